@@ -1,0 +1,1 @@
+"""Optimisation on Pyomo + HiGHS: storage/VPP dispatch and feeder restoration."""

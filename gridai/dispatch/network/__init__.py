@@ -1,0 +1,1 @@
+"""The network layer shared by dispatch and restoration: topology, LinDistFlow, AC check."""
