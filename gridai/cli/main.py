@@ -8,6 +8,7 @@ from __future__ import annotations
 import typer
 
 from gridai import __version__
+from gridai.cli import backtest as backtest_cli
 from gridai.cli import data as data_cli
 from gridai.cli import dispatch as dispatch_cli
 from gridai.cli import forecast as forecast_cli
@@ -43,6 +44,7 @@ def _root(
 
 app.add_typer(data_cli.app, name="data")
 forecast_cli.register(app)
+backtest_cli.register(app)
 dispatch_cli.register(app)
 restore_cli.register(app)
 app.add_typer(run_cli.app, name="run")
