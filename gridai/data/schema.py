@@ -60,7 +60,7 @@ def make_load_dataset(
     parents:
         Parent of each series; series not named get ``root``.
     """
-    idx = pd.DatetimeIndex(time)
+    idx = pd.DatetimeIndex(np.asarray(time))
     if idx.tz is not None:
         raise GridAIDataError("canonical time must be naive UTC; got a tz-aware index")
     if units not in LOAD_UNITS:
@@ -69,7 +69,9 @@ def make_load_dataset(
         raise GridAIDataError(f"interval must be one of {INTERVALS}, got {source_interval!r}")
     arr = np.asarray(values, dtype="float64")
     if arr.shape != (len(idx), len(series)):
-        raise GridAIDataError(f"values shape {arr.shape} does not match (time={len(idx)}, series={len(series)})")
+        raise GridAIDataError(
+            f"values shape {arr.shape} does not match (time={len(idx)}, series={len(series)})"
+        )
     parents = dict(parents or {})
     parent = np.array([parents.get(s, root) for s in series], dtype=object)
     if resolution is None:
@@ -101,7 +103,7 @@ def make_weather_dataset(
     resolution: str | None = None,
 ) -> xr.Dataset:
     """Build a canonical weather-observation dataset; ``temperature_c`` is ``(time, station)`` [degC]."""
-    idx = pd.DatetimeIndex(time)
+    idx = pd.DatetimeIndex(np.asarray(time))
     arr = np.asarray(temperature_c, dtype="float64")
     if arr.shape != (len(idx), len(stations)):
         raise GridAIDataError(
@@ -170,7 +172,7 @@ def summing_matrix(ds: xr.Dataset) -> tuple[np.ndarray, list[str], list[str]]:
     for i, node in enumerate(aggs):
         for leaf in levels[node]:
             s[i, col[leaf]] = 1.0
-    for k, leaf in enumerate(leaves):
+    for k in range(len(leaves)):
         s[len(aggs) + k, k] = 1.0
     return s, names, leaves
 

@@ -1,0 +1,499 @@
+"""Generic readers: wide CSV, long CSV/Parquet and wide weather-forecast CSV.
+
+This is how users bring their own meter and weather data without writing code. Every reader
+returns a canonical dataset (:mod:`gridai.data.schema`) or raises
+:class:`~gridai.exceptions.GridAIDataError` with a message naming the file, the column and the
+rows concerned. What cannot be represented in the canonical form is rejected here (text in a
+numeric column, non-finite values, duplicated or decreasing timestamps, DST-nonexistent local
+times); what can be represented but looks wrong (gaps, flatliners, outliers, ...) is left to
+:mod:`gridai.data.validation`.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import logging
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from gridai.data.io import resolve_input_file
+from gridai.data.resample import resample
+from gridai.data.schema import make_load_dataset, make_weather_dataset
+from gridai.data.timeindex import SHOW, check_order, parse_timestamps, step_of, to_interval_start
+from gridai.exceptions import GridAIDataError
+
+logger = logging.getLogger(__name__)
+
+TIMESTAMP_NAMES = ("timestamp", "time", "datetime", "date", "date_time", "datetime_utc", "time_utc")
+# Input units -> (canonical units, factor to them, whether the input is energy per interval).
+LOAD_UNIT_CONVERSIONS: dict[str, tuple[str, float, bool]] = {
+    "W": ("kW", 1e-3, False),
+    "kW": ("kW", 1.0, False),
+    "MW": ("MW", 1.0, False),
+    "Wh": ("kW", 1e-3, True),
+    "kWh": ("kW", 1.0, True),
+    "MWh": ("MW", 1.0, True),
+}
+
+
+def _open_text(path: Path) -> list[str]:
+    """First line of a (possibly gzip-compressed) text file, split as CSV."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:  # type: ignore[operator]
+            first = fh.readline()
+    except (OSError, UnicodeDecodeError) as err:
+        raise GridAIDataError(f"cannot read {path} as UTF-8 text: {err}", file=str(path)) from None
+    if not first.strip():
+        raise GridAIDataError(f"{path} is empty: expected a header line", file=str(path))
+    return next(csv.reader([first]))
+
+
+def _read_csv_frame(
+    path: Path, timestamp_col: str | None, sep: str, thousands: str | None
+) -> tuple[pd.DataFrame, str]:
+    """Read a wide CSV as text columns; return it and the name of the timestamp column."""
+    header = [h.strip() for h in _open_text(path)]
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise GridAIDataError(f"duplicated column names in the header of {path}: {dupes}", file=str(path))
+    if timestamp_col is not None:
+        if timestamp_col not in header:
+            raise GridAIDataError(
+                f"missing timestamp column {timestamp_col!r} in {path}; columns are {header[:10]}",
+                file=str(path),
+            )
+        ts = timestamp_col
+    else:
+        named = [h for h in header if h.lower() in TIMESTAMP_NAMES]
+        ts = named[0] if named else header[0]
+    try:
+        frame = pd.read_csv(
+            path, sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig"
+        )
+    except pd.errors.EmptyDataError:
+        raise GridAIDataError(f"{path} is empty: expected a header line", file=str(path)) from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise GridAIDataError(f"{path} is not a well-formed CSV file: {err}", file=str(path)) from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if frame.empty:
+        raise GridAIDataError(f"{path} has a header but no data rows", file=str(path))
+    unnamed = [c for c in frame.columns if c.startswith("Unnamed:") and (frame[c].str.strip() == "").all()]
+    frame = frame.drop(columns=unnamed)  # trailing commas
+    if len(frame.columns) < 2:
+        raise GridAIDataError(
+            f"{path} needs a timestamp column and at least one data column; found {list(frame.columns)}",
+            file=str(path),
+        )
+    if timestamp_col is None and ts == frame.columns[0] and ts.lower() not in TIMESTAMP_NAMES:
+        as_number = pd.to_numeric(
+            frame[ts].str.replace(thousands or "\x00", "", regex=False), errors="coerce"
+        )
+        if as_number.notna().all():
+            raise GridAIDataError(
+                f"missing timestamp column in {path}: no column is named "
+                f"{'/'.join(TIMESTAMP_NAMES[:4])} and the first column {ts!r} holds numbers, not timestamps",
+                file=str(path),
+            )
+    return frame, ts
+
+
+def _overflows(text: str) -> bool:
+    """Whether ``text`` is a number too large for float64 (``1e999``) or an infinity."""
+    try:
+        return not np.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def parse_numeric(
+    frame: pd.DataFrame, columns: list[str], *, file: str, thousands: str | None, row_offset: int = 2
+) -> np.ndarray:
+    """Convert text columns to a float array; empty cells and NA markers become NaN.
+
+    Raises
+    ------
+    GridAIDataError
+        Text that is not a number, or values that are not finite (``inf``, overflow such as ``1e999``).
+    """
+    out = np.empty((len(frame), len(columns)), dtype="float64")
+    na_tokens = {"", "na", "nan", "n/a", "null", "none", "-", "#n/a"}
+    for j, col in enumerate(columns):
+        text = frame[col].astype("string").str.strip()
+        if thousands:
+            text = text.str.replace(thousands, "", regex=False)
+        is_na = text.isna() | text.str.lower().isin(na_tokens)
+        values = pd.to_numeric(text.where(~is_na, None), errors="coerce")
+        bad = np.asarray(values.isna() & ~is_na)
+        overflow = [i for i in np.flatnonzero(bad)[:SHOW] if _overflows(str(text.iloc[i]))]
+        if overflow:
+            shown = ", ".join(f"row {int(i) + row_offset}: {frame[col].iloc[i]!r}" for i in overflow)
+            raise GridAIDataError(
+                f"values that are not finite numbers (infinite or beyond float64) in column {col!r} "
+                f"of {file} ({shown})",
+                file=file,
+                series=col,
+            )
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            shown = ", ".join(f"row {int(i) + row_offset}: {frame[col].iloc[i]!r}" for i in rows[:SHOW])
+            raise GridAIDataError(
+                f"text in numeric column {col!r} of {file} ({len(rows)} cells, e.g. {shown})",
+                file=file,
+                series=col,
+            )
+        arr = values.to_numpy(dtype="float64", na_value=np.nan)
+        inf = np.isinf(arr)
+        if inf.any():
+            rows = np.flatnonzero(inf)
+            shown = ", ".join(f"row {int(i) + row_offset}: {frame[col].iloc[i]!r}" for i in rows[:SHOW])
+            raise GridAIDataError(
+                f"values that are not finite numbers (infinite or beyond float64) in column {col!r} "
+                f"of {file} ({shown})",
+                file=file,
+                series=col,
+            )
+        out[:, j] = arr
+    return out
+
+
+def _convert_load_units(values: np.ndarray, units: str, step: pd.Timedelta) -> tuple[np.ndarray, str]:
+    if units not in LOAD_UNIT_CONVERSIONS:
+        raise GridAIDataError(f"unknown load units {units!r}; use one of {sorted(LOAD_UNIT_CONVERSIONS)}")
+    canonical, factor, is_energy = LOAD_UNIT_CONVERSIONS[units]
+    if is_energy:  # energy per interval -> mean power over the interval
+        factor /= step / pd.Timedelta(hours=1)
+    return values * factor if factor != 1.0 else values, canonical
+
+
+def _to_celsius(values: np.ndarray, temperature_units: str) -> np.ndarray:
+    if temperature_units == "degC":
+        return values
+    if temperature_units == "degF":
+        return (values - 32.0) * (5.0 / 9.0)
+    raise GridAIDataError(f"temperature_units must be 'degC' or 'degF', got {temperature_units!r}")
+
+
+def _build(
+    values: np.ndarray,
+    utc: pd.DatetimeIndex,
+    names: list[str],
+    *,
+    kind: str,
+    tz: str,
+    interval: str,
+    units: str,
+    temperature_units: str,
+    resolution: str | None,
+    source_file: str,
+    dst_repeats: int,
+) -> xr.Dataset:
+    native = step_of(utc, None) if len(utc) > 1 else step_of(utc, resolution)
+    start = to_interval_start(utc, interval, native)
+    native_res = _alias(native)
+    ds: xr.Dataset
+    if kind == "load":
+        converted, canonical = _convert_load_units(values, units, native)
+        ds = make_load_dataset(
+            converted,
+            start,
+            names,
+            units=canonical,
+            source_tz=tz,
+            source_interval=interval,
+            resolution=native_res,
+        )
+    elif kind == "weather":
+        ds = make_weather_dataset(
+            _to_celsius(values, temperature_units),
+            start,
+            names,
+            source_tz=tz,
+            source_interval=interval,
+            resolution=native_res,
+        )
+    else:
+        raise GridAIDataError(f"kind must be 'load' or 'weather', got {kind!r}")
+    ds.attrs["source_file"] = source_file
+    ds.attrs["dst_repeats_resolved"] = dst_repeats
+    if resolution is not None and pd.Timedelta(step_of(utc, resolution)) != native:
+        ds = resample(ds, resolution)
+    return ds
+
+
+def _alias(step: pd.Timedelta) -> str:
+    minutes = int(step / pd.Timedelta(minutes=1))
+    if minutes > 0 and minutes % 60 == 0:
+        return f"{minutes // 60}h"
+    return f"{minutes}min"
+
+
+def read_wide_csv(
+    path: str | Path,
+    *,
+    kind: Literal["load", "weather"] = "load",
+    timestamp_col: str | None = None,
+    tz: str = "UTC",
+    interval: Literal["start", "end"] = "start",
+    units: str = "kW",
+    temperature_units: Literal["degC", "degF"] = "degC",
+    resolution: str | None = None,
+    sep: str = ",",
+    thousands: str | None = None,
+) -> xr.Dataset:
+    """Read a wide CSV: one timestamp column plus one column per series (load) or station (weather).
+
+    Parameters
+    ----------
+    path:
+        CSV file (``.csv`` or ``.csv.gz``).
+    kind:
+        ``"load"`` -> variable ``load`` ``(time, series)``; ``"weather"`` -> ``temperature``
+        ``(time, station)`` [degC].
+    timestamp_col:
+        Name of the timestamp column; default: the first column named
+        timestamp/time/datetime/date, else the first column.
+    tz:
+        Time zone of naive timestamps (IANA name). DST repeats are resolved by order, nonexistent
+        local times rejected (see :mod:`gridai.data.timeindex`).
+    interval:
+        Whether a timestamp labels the start or the end of its interval.
+    units:
+        Load units in the file: power (``W``, ``kW``, ``MW``) or energy per interval (``Wh``,
+        ``kWh``, ``MWh``, converted to mean power [kW or MW] over the interval).
+    temperature_units:
+        ``degC`` or ``degF`` (converted to degC).
+    resolution:
+        Target resolution (``"15min"``, ``"1h"``); data at another step are resampled
+        energy-correctly. Default: the file's most common step.
+    sep, thousands:
+        Field separator and thousands separator (e.g. ``","`` for ``"16,853"``).
+
+    Raises
+    ------
+    GridAIDataError
+        Missing/empty/directory path, header only, missing or unparseable timestamp column, mixed
+        time zones, duplicated or decreasing timestamps, nonexistent local times, text or
+        non-finite values in numeric columns. The message names file, column and rows.
+    """
+    p = resolve_input_file(path, what="CSV file")
+    frame, ts = _read_csv_frame(p, timestamp_col, sep, thousands)
+    parsed = parse_timestamps(frame[ts], tz=tz, file=str(p), column=ts)
+    check_order(parsed.utc, file=str(p), column=ts, tz=tz, raw=frame[ts])
+    names = [c for c in frame.columns if c != ts]
+    values = parse_numeric(frame, names, file=str(p), thousands=thousands)
+    ds = _build(
+        values,
+        parsed.utc,
+        names,
+        kind=kind,
+        tz=tz,
+        interval=interval,
+        units=units,
+        temperature_units=temperature_units,
+        resolution=resolution,
+        source_file=str(p),
+        dst_repeats=parsed.dst_repeats,
+    )
+    logger.info(
+        "read %s: %d timestamps x %d %s",
+        p,
+        len(frame),
+        len(names),
+        "series" if kind == "load" else "stations",
+    )
+    return ds
+
+
+def _read_table(p: Path) -> pd.DataFrame:
+    name = p.name.lower()
+    if name.endswith(".parquet") or name.endswith(".pq"):
+        from gridai.data.io import read_parquet
+
+        return read_parquet(p)
+    try:
+        return pd.read_csv(p, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:
+        raise GridAIDataError(f"{p} is empty: expected a header line", file=str(p)) from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise GridAIDataError(f"{p} is not a well-formed CSV file: {err}", file=str(p)) from None
+
+
+def read_long(
+    path: str | Path,
+    *,
+    kind: Literal["load", "weather"] = "load",
+    timestamp_col: str = "timestamp",
+    series_col: str = "series_id",
+    value_col: str = "value",
+    tz: str = "UTC",
+    interval: Literal["start", "end"] = "start",
+    units: str = "kW",
+    temperature_units: Literal["degC", "degF"] = "degC",
+    resolution: str | None = None,
+    thousands: str | None = None,
+) -> xr.Dataset:
+    """Read a long table ``timestamp, series_id, value`` (CSV or Parquet), the usual meter-data export.
+
+    Rows may come in any order; each series' timestamps are parsed in file order, so a local
+    fall-back repeat is resolved per series (first occurrence DST, second standard time). The
+    union of all timestamps becomes the time axis; a series without a row at a time gets NaN.
+    Other parameters as :func:`read_wide_csv`.
+
+    Raises
+    ------
+    GridAIDataError
+        As :func:`read_wide_csv`, plus missing columns and a (timestamp, series) pair given twice.
+    """
+    p = resolve_input_file(path, what="input file")
+    table = _read_table(p)
+    if table.empty:
+        raise GridAIDataError(f"{p} has a header but no data rows", file=str(p))
+    missing = [c for c in (timestamp_col, series_col, value_col) if c not in table.columns]
+    if missing:
+        raise GridAIDataError(
+            f"missing columns {missing} in {p}; a long table needs {timestamp_col!r}, {series_col!r}, "
+            f"{value_col!r} (found {list(table.columns)[:10]})",
+            file=str(p),
+        )
+    sid = table[series_col].astype("string").str.strip()
+    if sid.isna().any() or (sid == "").any():
+        rows = np.flatnonzero(np.asarray(sid.isna() | (sid == "")))[:SHOW] + 2
+        raise GridAIDataError(f"empty {series_col!r} in {p} at rows {rows.tolist()}", file=str(p))
+    raw_ts = table[timestamp_col]
+    occurrence = np.asarray(table.groupby([sid, raw_ts.astype("string")], sort=False).cumcount())
+    parsed = parse_timestamps(raw_ts, tz=tz, file=str(p), column=timestamp_col, occurrence=occurrence)
+    if table[value_col].dtype.kind in "iuf":
+        values = table[value_col].to_numpy(dtype="float64")
+        if np.isinf(values).any():
+            raise GridAIDataError(f"non-finite values in column {value_col!r} of {p}", file=str(p))
+    else:
+        values = parse_numeric(table, [value_col], file=str(p), thousands=thousands)[:, 0]
+    key = pd.DataFrame({"time": parsed.utc, "series": sid.to_numpy(dtype=object)})
+    dup = np.asarray(key.duplicated(keep="first"))
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        raise GridAIDataError(
+            f"duplicated rows in {p}: series {key['series'].iloc[i]!r} has {int(dup.sum())} repeated "
+            f"timestamps, e.g. {key['time'].iloc[i]} (row {i + 2})",
+            file=str(p),
+            series=str(key["series"].iloc[i]),
+            timestamps=[str(t) for t in key["time"][dup][:SHOW]],
+        )
+    wide = pd.Series(values, index=pd.MultiIndex.from_frame(key)).unstack("series")
+    names = [str(s) for s in wide.columns]
+    utc = pd.DatetimeIndex(wide.index)
+    ds = _build(
+        wide.to_numpy(dtype="float64"),
+        utc,
+        names,
+        kind=kind,
+        tz=tz,
+        interval=interval,
+        units=units,
+        temperature_units=temperature_units,
+        resolution=resolution,
+        source_file=str(p),
+        dst_repeats=parsed.dst_repeats,
+    )
+    logger.info("read %s: %d rows, %d series", p, len(table), len(names))
+    return ds
+
+
+def read_weather_forecast_wide(
+    path: str | Path,
+    *,
+    issue_lead_hours: float = 24.0,
+    issue_time_col: str = "issue_time",
+    timestamp_col: str | None = None,
+    tz: str = "UTC",
+    interval: Literal["start", "end"] = "start",
+    temperature_units: Literal["degC", "degF"] = "degC",
+    max_cells: int = 200_000_000,
+) -> xr.Dataset:
+    """Read day-ahead weather forecasts kept as a wide CSV (same columns as the weather CSV).
+
+    Each row is the forecast for its timestamp. Without an ``issue_time`` column, the forecasts
+    of one (UTC) target day are taken as issued ``issue_lead_hours`` before that day's 00:00 UTC
+    (default 24 h: at 00:00 UTC of the previous day). With the column, its values are used
+    (same time-zone rules as the timestamps).
+
+    Returns
+    -------
+    xr.Dataset
+        ``temperature`` ``(issue_time, time, station)`` [degC], NaN where an issue does not cover
+        a time; use :func:`gridai.data.schema.weather_known_at` to get what was known at a time.
+        The array is dense: ``issues x times x stations`` cells (limited by ``max_cells``).
+
+    Raises
+    ------
+    GridAIDataError
+        As :func:`read_wide_csv`; an issue time after the time it forecasts; too many cells.
+    """
+    p = resolve_input_file(path, what="CSV file")
+    frame, ts = _read_csv_frame(p, timestamp_col, ",", None)
+    has_issue = issue_time_col in frame.columns and issue_time_col != ts
+    parsed = parse_timestamps(frame[ts], tz=tz, file=str(p), column=ts)
+    names = [c for c in frame.columns if c not in (ts, issue_time_col)]
+    values = _to_celsius(parse_numeric(frame, names, file=str(p), thousands=None), temperature_units)
+    step = step_of(parsed.utc, None) if len(frame) > 1 else pd.Timedelta(hours=1)
+    target = to_interval_start(parsed.utc, interval, step)
+    if has_issue:
+        issue = parse_timestamps(frame[issue_time_col], tz=tz, file=str(p), column=issue_time_col).utc
+    else:
+        issue = target.floor("D") - pd.Timedelta(hours=issue_lead_hours)
+    late = np.asarray(issue > target)
+    if late.any():
+        i = int(np.flatnonzero(late)[0])
+        raise GridAIDataError(
+            f"forecast issued after the time it forecasts in {p}: row {i + 2} (issue {issue[i]}, time {target[i]})",
+            file=str(p),
+            timestamps=[str(target[i])],
+        )
+    key = pd.DataFrame({"issue_time": issue, "time": target})
+    dup = np.asarray(key.duplicated())
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        raise GridAIDataError(
+            f"duplicated (issue_time, time) rows in {p}, e.g. row {i + 2} ({issue[i]}, {target[i]})",
+            file=str(p),
+            timestamps=[str(target[i])],
+        )
+    issues = pd.DatetimeIndex(np.unique(issue.values))
+    times = pd.DatetimeIndex(np.unique(target.values))
+    cells = len(issues) * len(times) * len(names)
+    if cells > max_cells:
+        raise GridAIDataError(
+            f"{p} would need {cells:,} cells ({len(issues)} issues x {len(times)} times x {len(names)} "
+            f"stations) > max_cells={max_cells:,}; split the file by period",
+            file=str(p),
+        )
+    cube = np.full((len(issues), len(times), len(names)), np.nan)
+    cube[issues.get_indexer(issue), times.get_indexer(target), :] = values
+    ds = xr.Dataset(
+        {"temperature": (("issue_time", "time", "station"), cube)},
+        coords={
+            "issue_time": issues.values.astype("datetime64[ns]"),
+            "time": times.values.astype("datetime64[ns]"),
+            "station": np.array(names, dtype=object),
+        },
+        attrs={
+            "source_tz": tz,
+            "interval": "start",
+            "source_interval": interval,
+            "resolution": _alias(step),
+            "source_file": str(p),
+            "issue_rule": (
+                f"column {issue_time_col!r}"
+                if has_issue
+                else f"{issue_lead_hours:g} h before 00:00 UTC of the target day"
+            ),
+        },
+    )
+    ds["temperature"].attrs["units"] = "degC"
+    return ds
