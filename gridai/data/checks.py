@@ -71,7 +71,12 @@ class Panel:
         return max(1, int(round(pd.Timedelta(hours=hours) / self.step)))
 
     def iso(self, i: int) -> str:
+        """ISO timestamp of grid position ``i`` (for Finding.start/end)."""
         return pd.Timestamp(self.time[int(i)]).isoformat()
+
+    def short(self, i: int) -> str:
+        """Compact timestamp of grid position ``i`` (for messages)."""
+        return pd.Timestamp(self.time[int(i)]).strftime("%Y-%m-%d %H:%M")
 
 
 def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -115,7 +120,7 @@ def nanmedian0(a: np.ndarray) -> np.ndarray:
 
 def _spans_text(panel: Panel, start: np.ndarray, length: np.ndarray) -> str:
     shown = [
-        panel.iso(a) if n == 1 else f"{panel.iso(a)}..{panel.iso(a + n - 1)}"
+        panel.short(a) if n == 1 else f"{panel.short(a)}..{panel.short(a + n - 1)}"
         for a, n in zip(start[:SHOW], length[:SHOW], strict=True)
     ]
     more = f" (+{len(start) - SHOW} more)" if len(start) > SHOW else ""
@@ -192,7 +197,7 @@ def find_gaps(panel: Panel, error_hours: float) -> list[Finding]:
                 Finding(
                     kind="gap",
                     severity="error",
-                    message=f"{who}: {hours:g} h missing, {panel.iso(start)}..{panel.iso(start + length - 1)}",
+                    message=f"{who}: {hours:g} h missing, {panel.short(start)}..{panel.short(start + length - 1)}",
                     series=None
                     if who == "all series"
                     else (names[0] if len(names) == 1 else ",".join(names)),

@@ -41,7 +41,7 @@ LOAD_UNIT_CONVERSIONS: dict[str, tuple[str, float, bool]] = {
 }
 
 
-def _open_text(path: Path) -> list[str]:
+def read_header(path: Path) -> list[str]:
     """First line of a (possibly gzip-compressed) text file, split as CSV."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
@@ -58,7 +58,7 @@ def _read_csv_frame(
     path: Path, timestamp_col: str | None, sep: str, thousands: str | None
 ) -> tuple[pd.DataFrame, str]:
     """Read a wide CSV as text columns; return it and the name of the timestamp column."""
-    header = [h.strip() for h in _open_text(path)]
+    header = [h.strip() for h in read_header(path)]
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
         raise GridAIDataError(f"duplicated column names in the header of {path}: {dupes}", file=str(path))
