@@ -1,0 +1,271 @@
+"""Typed configuration of a dispatch job (feeders, assets, tariff, network, scenarios, solver).
+
+Units are in the names: ``*_kw`` [kW], ``*_kwh`` [kWh], ``*_frac`` [0..1], ``*_per_kwh``
+[currency/kWh], ``*_h`` [hours of the local day in ``DispatchConfig.timezone``].
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from gridai.config import StrictModel
+from gridai.dispatch.solve import SolveOptions
+from gridai.exceptions import GridAIConfigError
+
+
+class BatteryConfig(StrictModel):
+    """A battery: size, efficiencies, SoC window, end-of-horizon rule, costs."""
+
+    name: str = Field(description="Asset name, unique in the job.")
+    bus: int | None = Field(
+        default=None, description="pandapower bus index of the connection (None: feeder head)."
+    )
+    power_kw: float | None = Field(default=None, gt=0, description="Charge and discharge power limit [kW].")
+    power_frac_of_mean_load: float | None = Field(
+        default=None,
+        gt=0,
+        description="Power limit as a fraction of the feeder's mean forecast load (instead of power_kw).",
+    )
+    energy_kwh: float | None = Field(default=None, gt=0, description="Usable energy capacity [kWh].")
+    duration_h: float | None = Field(
+        default=None, gt=0, description="Capacity as hours at full power (instead of energy_kwh)."
+    )
+    eta_charge: float = Field(default=0.95, gt=0, le=1, description="Charge efficiency [-].")
+    eta_discharge: float = Field(default=0.95, gt=0, le=1, description="Discharge efficiency [-].")
+    standing_loss_per_h: float = Field(
+        default=0.0, ge=0, lt=1, description="Self-discharge, fraction of SoC per hour."
+    )
+    soc_min_frac: float = Field(default=0.0, ge=0, le=1, description="Lowest SoC as a fraction of capacity.")
+    soc_max_frac: float = Field(default=1.0, ge=0, le=1, description="Highest SoC as a fraction of capacity.")
+    soc_initial_frac: float = Field(default=0.5, ge=0, le=1, description="SoC before the first interval.")
+    soc_terminal_frac: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="SoC required at the end (at least); None with cyclic=false: free.",
+    )
+    cyclic: bool = Field(
+        default=True, description="End SoC equals the initial SoC (ignored when soc_terminal_frac is set)."
+    )
+    degradation_cost_per_kwh: float = Field(
+        default=0.0, ge=0, description="Cost per kWh of throughput (charge + discharge)."
+    )
+    ramp_kw_per_h: float | None = Field(
+        default=None, gt=0, description="Limit on the change of net power [kW per hour]."
+    )
+    no_simultaneous: bool = Field(
+        default=False, description="Forbid charging and discharging at once (binary; MILP)."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> BatteryConfig:
+        if (self.power_kw is None) == (self.power_frac_of_mean_load is None):
+            raise ValueError(f"battery {self.name}: give exactly one of power_kw, power_frac_of_mean_load")
+        if (self.energy_kwh is None) == (self.duration_h is None):
+            raise ValueError(f"battery {self.name}: give exactly one of energy_kwh, duration_h")
+        if self.soc_min_frac > self.soc_max_frac:
+            raise ValueError(
+                f"battery {self.name}: soc_min_frac {self.soc_min_frac} > soc_max_frac {self.soc_max_frac} (inverted)"
+            )
+        return self
+
+
+class PvConfig(StrictModel):
+    """A PV plant with a clear-sky-shaped profile (or a forecast series) and curtailment."""
+
+    name: str
+    bus: int | None = Field(default=None, description="pandapower bus index (None: feeder head).")
+    peak_kw: float = Field(gt=0, description="Peak output of the profile [kW].")
+    profile_series: str | None = Field(
+        default=None, description="Forecast series holding the PV profile [kW] (median used)."
+    )
+    sunrise_h: float = Field(
+        default=6.0, ge=0, le=24, description="Local sunrise of the synthetic profile [h]."
+    )
+    sunset_h: float = Field(
+        default=18.0, ge=0, le=24, description="Local sunset of the synthetic profile [h]."
+    )
+    curtailment_cost_per_kwh: float = Field(default=0.0, ge=0, description="Cost of each curtailed kWh.")
+
+
+class EvFleetConfig(StrictModel):
+    """An EV fleet charging in a daily window with an energy need by departure."""
+
+    name: str
+    bus: int | None = None
+    max_power_kw: float = Field(gt=0, description="Aggregate charging power limit [kW].")
+    arrive_h: float = Field(ge=0, lt=24, description="Local arrival hour (window start).")
+    depart_h: float = Field(ge=0, lt=24, description="Local departure hour (window end; may wrap midnight).")
+    energy_kwh: float = Field(ge=0, description="Energy needed per session by departure [kWh].")
+    efficiency: float = Field(default=0.92, gt=0, le=1, description="Charger efficiency [-].")
+
+
+class FlexLoadConfig(StrictModel):
+    """A flexible load: shiftable energy in a window, or curtailable with a price."""
+
+    name: str
+    bus: int | None = None
+    kind: Literal["shiftable", "curtailable"]
+    max_power_kw: float = Field(
+        gt=0, description="Shiftable: power limit; curtailable: most curtailment [kW]."
+    )
+    energy_kwh: float = Field(default=0.0, ge=0, description="Shiftable: energy per daily window [kWh].")
+    window_start_h: float = Field(default=0.0, ge=0, lt=24, description="Shiftable: local window start [h].")
+    window_end_h: float = Field(
+        default=0.0, ge=0, lt=24, description="Shiftable: local window end [h] (wraps if <= start)."
+    )
+    price_per_kwh: float = Field(default=0.0, ge=0, description="Curtailable: payment per curtailed kWh.")
+
+
+class NetworkConfig(StrictModel):
+    """The feeder network, LinDistFlow limits and the AC check."""
+
+    network: str = Field(
+        description="Built-in name (case33bw, cigre_mv, mv_oberrhein), SimBench code or JSON path."
+    )
+    peak_loading: float = Field(
+        default=1.0,
+        gt=0,
+        description="Forecast -> network mapping: the network's nominal bus loads are scaled each interval by "
+        "peak_loading * forecast(t) / max(forecast), so the feeder's forecast peak lands at peak_loading x nominal.",
+    )
+    v_min_pu: float = Field(default=0.95, gt=0, description="Lowest bus voltage [pu].")
+    v_max_pu: float = Field(default=1.05, gt=0, description="Highest bus voltage [pu].")
+    v_margin_pu: float = Field(
+        default=0.01,
+        ge=0,
+        description="LinDistFlow overestimates voltage (~0.007 pu at 150 % load on case33bw): tighten v_min.",
+    )
+    v_slack_pu: float | None = Field(
+        default=None, gt=0, description="Source voltage [pu] (None: the ext_grid set-point)."
+    )
+    thermal_limits: bool = Field(
+        default=True, description="Enforce line/trafo ratings (inscribed octagon of the MVA circle)."
+    )
+    ac_check_intervals: int = Field(
+        default=4, ge=0, description="AC power flows on the N most loaded intervals (0: none)."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> NetworkConfig:
+        if self.v_min_pu + self.v_margin_pu >= self.v_max_pu:
+            raise ValueError(f"v_min_pu + v_margin_pu ({self.v_min_pu + self.v_margin_pu}) >= v_max_pu")
+        return self
+
+
+class FeederConfig(StrictModel):
+    """One feeder: which forecast series it is, its network and its assets."""
+
+    name: str
+    series: str | None = Field(
+        default=None, description="Forecast series of the feeder's load (default: name)."
+    )
+    network: NetworkConfig | None = Field(
+        default=None, description="Feeder network; None: a single-bus feeder."
+    )
+    import_limit_kw: float | None = Field(
+        default=None, gt=0, description="Most power drawn from the grid [kW]."
+    )
+    allow_export: bool = Field(
+        default=False, description="Allow reverse flow to the grid (paid export_price_per_kwh)."
+    )
+    batteries: list[BatteryConfig] = Field(default_factory=list)
+    pv: list[PvConfig] = Field(default_factory=list)
+    ev_fleets: list[EvFleetConfig] = Field(default_factory=list)
+    flex_loads: list[FlexLoadConfig] = Field(default_factory=list)
+
+    @property
+    def series_name(self) -> str:
+        return self.series or self.name
+
+
+class TariffConfig(StrictModel):
+    """Prices: time-of-use energy, export, demand charge, carbon."""
+
+    base_price_per_kwh: float = Field(default=0.08, description="Off-peak energy price.")
+    peak_price_per_kwh: float = Field(default=0.20, description="On-peak energy price.")
+    peak_start_h: float = Field(
+        default=13.0, ge=0, le=24, description="Local start of the on-peak window [h]."
+    )
+    peak_end_h: float = Field(default=20.0, ge=0, le=24, description="Local end of the on-peak window [h].")
+    export_price_per_kwh: float = Field(default=0.0, description="Price paid for exported energy.")
+    demand_charge_per_kw: float = Field(default=0.0, ge=0, description="Charge per kW of the highest import.")
+    demand_charge_period: Literal["day", "horizon"] = Field(
+        default="day", description="Peak measured per local day or horizon."
+    )
+    carbon_kg_per_kwh: float = Field(
+        default=0.4, ge=0, description="Grid carbon intensity (constant) [kg/kWh]."
+    )
+    carbon_price_per_kg: float = Field(default=0.0, ge=0, description="Emissions cost [currency/kg].")
+
+
+class ObjectiveWeights(StrictModel):
+    """Weights of the combinable objective terms (1 = face value, 0 = off)."""
+
+    energy: float = Field(default=1.0, ge=0)
+    peak: float = Field(default=1.0, ge=0)
+    degradation: float = Field(default=1.0, ge=0)
+    emissions: float = Field(default=1.0, ge=0)
+    tracking: float = Field(default=1.0, ge=0)
+    curtailment: float = Field(default=1.0, ge=0)
+
+
+class VppConfig(StrictModel):
+    """The aggregate of all flexible assets: target tracking and the flexibility envelope."""
+
+    target_kw: list[float] | None = Field(
+        default=None,
+        description="Aggregate injection target per interval [kW] (positive = export to the grid).",
+    )
+    tracking_penalty_per_kwh: float = Field(
+        default=1.0, ge=0, description="Penalty per kWh of deviation from the target."
+    )
+    envelope: bool = Field(
+        default=False, description="Compute min/max feasible aggregate power per interval (2 LPs per step)."
+    )
+
+
+class ScenarioConfig(StrictModel):
+    """Scenario dispatch from quantile forecasts."""
+
+    quantiles: list[float] | None = Field(
+        default=None,
+        description="Quantile levels used as scenarios (None: all in the forecast). Weights: midpoint rule.",
+    )
+
+
+class DispatchConfig(StrictModel):
+    """A dispatch job: feeders with assets, tariff, objective, VPP, scenarios, solver options."""
+
+    feeders: list[FeederConfig] = Field(min_length=1)
+    timezone: str = Field(default="UTC", description="Time zone of every *_h hour in the config.")
+    tariff: TariffConfig = Field(default_factory=TariffConfig)
+    weights: ObjectiveWeights = Field(default_factory=ObjectiveWeights)
+    vpp: VppConfig = Field(default_factory=VppConfig)
+    scenarios: ScenarioConfig = Field(default_factory=ScenarioConfig)
+    mode: Literal["deterministic", "scenario"] = Field(
+        default="deterministic", description="Median or scenario dispatch."
+    )
+    solve: SolveOptions = Field(default_factory=SolveOptions)
+
+    @model_validator(mode="after")
+    def _unique(self) -> DispatchConfig:
+        names = [f.name for f in self.feeders]
+        if len(set(names)) != len(names):
+            raise ValueError(f"feeder names must be unique: {names}")
+        assets: list[str] = []
+        for f in self.feeders:
+            assets += [a.name for a in f.batteries] + [a.name for a in f.pv]
+            assets += [a.name for a in f.ev_fleets] + [a.name for a in f.flex_loads]
+        dup = sorted({a for a in assets if assets.count(a) > 1})
+        if dup:
+            raise ValueError(f"asset names must be unique across feeders: {dup}")
+        return self
+
+    def feeder(self, name: str) -> FeederConfig:
+        for f in self.feeders:
+            if f.name == name:
+                return f
+        raise GridAIConfigError(f"feeder {name!r} is not configured (have {[f.name for f in self.feeders]})")
