@@ -1,0 +1,332 @@
+"""Restoration MILP: small builders, one constraint family each, assembled by :func:`build_model`.
+
+Notation (per unit on ``s_base_mva`` unless stated): ``x_a`` branch closed (binary, operable
+branches ``a``); ``gamma_c`` section ``c`` is the root of a de-energised tree (binary);
+``e_c`` section energised; ``s_i`` load of bus ``i`` served (binary when sheddable);
+``F_a`` commodity flow; ``P_a, Q_a`` branch flows from ``f`` to ``t``; ``U_i`` squared voltage.
+
+Radiality uses a virtual root joined to every source section (fixed) and, through ``gamma_c``,
+to any other section. Single-commodity flow from the root reaches every section, so the
+chosen edges connect the ``n_section + 1`` nodes; with exactly ``n_section`` edges they form a
+spanning tree. Hence the closed network is a forest and each component holds exactly one
+root edge: one source (energised) or none (dark). No loop of any length can be closed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+import pyomo.environ as pyo
+
+from gridai.dispatch.restoration.network import Fault, RestorationNetwork, sections
+
+# Inner octagon of the circle P^2 + Q^2 <= S^2: the regular octagon inscribed has apothem S cos(pi/8).
+_OCTAGON = float(np.cos(np.pi / 8))
+
+
+@dataclass
+class MilpData:
+    """Arrays the MILP is built from (one fault on one prepared network)."""
+
+    n_bus: int
+    n_section: int
+    section: np.ndarray  # section of each bus
+    branches: np.ndarray  # branch positions in the model (active: operable or fixed closed)
+    operable: np.ndarray  # per model branch
+    normally_closed: np.ndarray
+    f: np.ndarray
+    t: np.ndarray
+    r: np.ndarray
+    x: np.ndarray
+    tau2: np.ndarray
+    rating_pu: np.ndarray
+    op_cost: np.ndarray  # per model branch (0 where not operable)
+    source_sections: np.ndarray
+    dead_sections: np.ndarray
+    sources: np.ndarray  # bus positions of the live sources
+    u_source: np.ndarray
+    p_pu: np.ndarray
+    q_pu: np.ndarray
+    weighted_kw: np.ndarray  # w_i * p_i [kW] for buses with positive load, else 0
+    shed_binary: np.ndarray  # bus load has its own binary
+    u_min: float
+    shed_whole_bus: bool
+    u_max: float
+    op_weight: float  # objective weight of one unit of operation cost [kW-equivalent]
+
+
+def healthy_buses(rn: RestorationNetwork, fault: Fault) -> np.ndarray:
+    """Bus positions still supplied once the fault is isolated in the normal topology (bool mask).
+
+    The faulted lines are open and every section holding a faulted bus or an unisolated
+    line end is cut out; what stays connected to a live source is the healthy area.
+    """
+    a = rn.arrays
+    dead = (
+        np.isin(rn.section, rn.section[list(fault.dead_buses)])
+        if fault.dead_buses
+        else np.zeros(a.n_bus, bool)
+    )
+    keep = a.closed.copy()
+    keep[list(fault.open_branches)] = False
+    keep &= ~dead[a.f] & ~dead[a.t]
+    g = nx.Graph()
+    g.add_nodes_from(range(a.n_bus))
+    g.add_edges_from(zip(a.f[keep].tolist(), a.t[keep].tolist(), strict=True))
+    mask = np.zeros(a.n_bus, dtype=bool)
+    for s in a.slack:
+        if not dead[s]:
+            mask[list(nx.node_connected_component(g, int(s)))] = True
+    return mask
+
+
+def milp_data(rn: RestorationNetwork, fault: Fault, freeze_healthy: bool | None = None) -> MilpData:
+    """Collect the arrays of the MILP for ``fault`` on ``rn``.
+
+    With ``freeze_healthy``, customers still supplied after isolation are never interrupted:
+    branches between two healthy buses stay closed and healthy loads cannot be shed. Only
+    the outage area and its boundary (ties, isolating switches) are reconfigured.
+    """
+    a, cfg = rn.arrays, rn.config
+    if freeze_healthy is None:
+        freeze_healthy = not cfg.reconfigure_healthy_area
+    forced_open = np.zeros(a.n_branch, dtype=bool)
+    forced_open[list(fault.open_branches)] = True
+    operable = rn.operable.copy()
+    sheddable = rn.sheddable.copy()
+    if freeze_healthy:
+        healthy = healthy_buses(rn, fault)
+        operable &= ~(a.closed & healthy[a.f] & healthy[a.t])
+        sheddable &= ~healthy
+    active = (operable | a.closed) & ~forced_open
+    br = np.flatnonzero(active)
+    section, n_section, all_src = sections(a, a.closed & ~operable & ~forced_open)
+    dead_sections = np.unique(section[list(fault.dead_buses)]).astype(int)
+    src_sections = np.setdiff1d(all_src, dead_sections)
+    sources = np.array([s for s in a.slack if section[s] in set(src_sections.tolist())], dtype=int)
+    specs = cfg.type_specs
+    op_cost = np.array(
+        [
+            specs[rn.open_type[k] if a.closed[k] else rn.close_type[k]].operation_cost if operable[k] else 0.0
+            for k in br
+        ]
+    )
+    p_kw = rn.p_load_kw
+    weighted = np.where(p_kw > 0, rn.weight * p_kw, 0.0)
+    positive = weighted[weighted > 0]
+    # Lexicographic objective: all operations together weigh less than half the smallest load.
+    op_weight = 0.5 * (positive.min() if len(positive) else 1.0) / (op_cost.sum() + 1.0)
+    s_base_kw = a.s_base_mva * 1e3
+    v_lo = cfg.v_min_pu + cfg.voltage_margin_pu
+    v_hi = cfg.v_max_pu - cfg.voltage_margin_pu
+    return MilpData(
+        n_bus=a.n_bus, n_section=n_section, section=section, branches=br, operable=operable[br],
+        normally_closed=a.closed[br], f=a.f[br], t=a.t[br], r=a.r_pu[br], x=a.x_pu[br], tau2=rn.tau2[br],
+        rating_pu=rn.rating_mva[br] / a.s_base_mva, op_cost=op_cost, source_sections=src_sections,
+        dead_sections=dead_sections, sources=sources, u_source=rn.u_source, p_pu=p_kw / s_base_kw,
+        q_pu=rn.q_load_kvar / s_base_kw, weighted_kw=weighted, shed_binary=sheddable & (p_kw > 0),
+        u_min=v_lo**2, shed_whole_bus=cfg.shed_whole_bus_loads, u_max=v_hi**2, op_weight=float(op_weight),
+    )  # fmt: skip
+
+
+def add_topology_variables(m: pyo.ConcreteModel, d: MilpData) -> None:
+    """Branch states ``x_a`` in {0, 1} for operable branches, root edges ``gamma_c`` in {0, 1}
+    for sections without a live source, energisation ``e_c`` in [0, 1] (integral by the
+    constraints below): ``e_c = 1`` at live source sections, ``e_c = 0`` at faulted sections."""
+    m.A = pyo.Set(initialize=range(len(d.branches)))
+    m.OA = pyo.Set(initialize=[j for j in range(len(d.branches)) if d.operable[j]])
+    m.C = pyo.Set(initialize=range(d.n_section))
+    src = set(d.source_sections.tolist())
+    m.NC = pyo.Set(initialize=[c for c in range(d.n_section) if c not in src])
+    m.x = pyo.Var(m.OA, domain=pyo.Binary)
+    m.gamma = pyo.Var(m.NC, domain=pyo.Binary)
+    m.e = pyo.Var(m.C, bounds=(0.0, 1.0))
+    for c in src:
+        m.e[c].fix(1.0)
+    for c in d.dead_sections.tolist():
+        m.e[int(c)].fix(0.0)
+
+
+def add_spanning_tree(m: pyo.ConcreteModel, d: MilpData) -> None:
+    """Radiality on the section graph plus a virtual root ``0``.
+
+    Edge count: ``sum_a x_a + sum_c gamma_c + |live sources| = n_section`` [-].
+    Orientation (tightens the relaxation): ``x_a = b^ft_a + b^tf_a`` and every section without a
+    live source has one parent, ``sum_{arcs into c} b + gamma_c = 1``; source sections have none;
+    flow follows the orientation, ``0 <= F_a <= n b^ft_a``, ``0 <= -F_a <= n b^tf_a``.
+    Commodity flow: the root sends one unit to every section,
+    ``sum_{a in c} F_a - sum_{a out c} F_a + G_c = 1``, ``|F_a| <= n_section x_a``,
+    ``0 <= G_c <= n_section gamma_c`` (``G_c`` up to ``n_section`` at live source sections).
+    Connected with ``n_section`` edges on ``n_section + 1`` nodes: a spanning tree.
+    Edges inside a section are closed and fixed, and form a forest (normal state is radial).
+    """
+    n = d.n_section
+    sf, st = d.section[d.f], d.section[d.t]
+    m.F = pyo.Var(m.OA, bounds=(-n, n))
+    m.G = pyo.Var(m.C, bounds=(0.0, n))
+    src = set(d.source_sections.tolist())
+    m.tree_edges = pyo.Constraint(
+        expr=sum(m.x[j] for j in m.OA) + sum(m.gamma[c] for c in m.NC) + len(src) == n
+    )
+    m.flow_cap_pos = pyo.Constraint(m.OA, rule=lambda m, j: m.F[j] <= n * m.x[j])
+    m.flow_cap_neg = pyo.Constraint(m.OA, rule=lambda m, j: -m.F[j] <= n * m.x[j])
+    m.root_cap = pyo.Constraint(m.NC, rule=lambda m, c: m.G[c] <= n * m.gamma[c])
+    into: dict[int, list[int]] = {c: [] for c in range(n)}
+    out: dict[int, list[int]] = {c: [] for c in range(n)}
+    for j in m.OA:
+        out[int(sf[j])].append(j)
+        into[int(st[j])].append(j)
+    m.bf = pyo.Var(m.OA, domain=pyo.Binary)
+    m.bt = pyo.Var(m.OA, domain=pyo.Binary)
+    m.dir_split = pyo.Constraint(m.OA, rule=lambda m, j: m.bf[j] + m.bt[j] == m.x[j])
+    # each non-source section has exactly one parent (a branch or the virtual root)
+    m.one_parent = pyo.Constraint(
+        m.NC, rule=lambda m, c: sum(m.bf[j] for j in into[c]) + sum(m.bt[j] for j in out[c]) + m.gamma[c] == 1
+    )
+    for c in src:
+        for j in into[c]:
+            m.bf[j].fix(0)
+        for j in out[c]:
+            m.bt[j].fix(0)
+    m.dir_flow_pos = pyo.Constraint(m.OA, rule=lambda m, j: m.F[j] <= n * m.bf[j])
+    m.dir_flow_neg = pyo.Constraint(m.OA, rule=lambda m, j: -m.F[j] <= n * m.bt[j])
+    m.commodity = pyo.Constraint(
+        m.C, rule=lambda m, c: sum(m.F[j] for j in into[c]) - sum(m.F[j] for j in out[c]) + m.G[c] == 1
+    )
+
+
+def add_energisation(m: pyo.ConcreteModel, d: MilpData) -> None:
+    """A dark tree's root is not energised, and a closed branch joins sections of equal state:
+    ``e_c <= 1 - gamma_c``; ``|e_{c(f)} - e_{c(t)}| <= 1 - x_a`` [-]."""
+    sf, st = d.section[d.f], d.section[d.t]
+    m.dark_root = pyo.Constraint(m.NC, rule=lambda m, c: m.e[c] <= 1 - m.gamma[c])
+    m.same_state_1 = pyo.Constraint(m.OA, rule=lambda m, j: m.e[int(sf[j])] - m.e[int(st[j])] <= 1 - m.x[j])
+    m.same_state_2 = pyo.Constraint(m.OA, rule=lambda m, j: m.e[int(st[j])] - m.e[int(sf[j])] <= 1 - m.x[j])
+
+
+def add_load_service(m: pyo.ConcreteModel, d: MilpData) -> None:
+    """Served fraction of each bus load: ``s_i <= e_{c(i)}`` for sheddable loads (binary),
+    ``s_i = e_{c(i)}`` otherwise [-]."""
+    m.LB = pyo.Set(initialize=[i for i in range(d.n_bus) if d.shed_binary[i]])
+    m.s = pyo.Var(m.LB, domain=pyo.Binary if d.shed_whole_bus else pyo.UnitInterval)
+    m.shed_only_if_dark = pyo.Constraint(m.LB, rule=lambda m, i: m.s[i] <= m.e[int(d.section[i])])
+
+
+def _served(m: pyo.ConcreteModel, d: MilpData, i: int) -> pyo.Expression:
+    return m.s[i] if d.shed_binary[i] else m.e[int(d.section[i])]
+
+
+def add_power_balance(m: pyo.ConcreteModel, d: MilpData) -> None:
+    """LinDistFlow balance at every bus (lossless):
+    ``Pg_i + sum_{a in i} P_a - sum_{a out i} P_a = p_i s_i`` and the same for ``Q`` [pu];
+    ``Pg_i, Qg_i`` exist only at live sources."""
+    m.P = pyo.Var(m.A)
+    m.Q = pyo.Var(m.A)
+    m.S = pyo.Set(initialize=d.sources.tolist())
+    m.Pg = pyo.Var(m.S)
+    m.Qg = pyo.Var(m.S)
+    into: dict[int, list[int]] = {i: [] for i in range(d.n_bus)}
+    out: dict[int, list[int]] = {i: [] for i in range(d.n_bus)}
+    for j in m.A:
+        out[int(d.f[j])].append(j)
+        into[int(d.t[j])].append(j)
+    src = set(d.sources.tolist())
+
+    def balance(var: pyo.Var, gen: pyo.Var, load: np.ndarray) -> pyo.Constraint:
+        def rule(m: pyo.ConcreteModel, i: int) -> object:
+            lhs = sum(var[j] for j in into[i]) - sum(var[j] for j in out[i]) + (gen[i] if i in src else 0.0)
+            if load[i] == 0.0:
+                return lhs == 0.0
+            return lhs == float(load[i]) * _served(m, d, i)
+
+        return pyo.Constraint(range(d.n_bus), rule=rule)
+
+    m.p_balance = balance(m.P, m.Pg, d.p_pu)
+    m.q_balance = balance(m.Q, m.Qg, d.q_pu)
+
+
+def add_branch_limits(m: pyo.ConcreteModel, d: MilpData) -> None:
+    """No flow on open branches, ``|P_a|, |Q_a| <= M x_a`` with ``M`` the total absolute load
+    [pu]; thermal limit as the inner octagon of ``P^2 + Q^2 <= S^2``:
+    ``|P|, |Q| <= S cos(pi/8)``, ``|P| + |Q| <= sqrt(2) S cos(pi/8)`` [pu]."""
+    big_p = float(np.abs(d.p_pu).sum()) + 1e-6
+    big_q = float(np.abs(d.q_pu).sum()) + 1e-6
+    big = big_p + big_q
+    m.open_p_pos = pyo.Constraint(m.OA, rule=lambda m, j: m.P[j] <= big_p * m.x[j])
+    m.open_p_neg = pyo.Constraint(m.OA, rule=lambda m, j: -m.P[j] <= big_p * m.x[j])
+    m.open_q_pos = pyo.Constraint(m.OA, rule=lambda m, j: m.Q[j] <= big_q * m.x[j])
+    m.open_q_neg = pyo.Constraint(m.OA, rule=lambda m, j: -m.Q[j] <= big_q * m.x[j])
+    rated = [
+        j for j in range(len(d.branches)) if np.isfinite(d.rating_pu[j]) and d.rating_pu[j] * _OCTAGON < big
+    ]
+    m.RA = pyo.Set(initialize=rated)
+    for j in rated:
+        lim = float(d.rating_pu[j] * _OCTAGON)
+        m.P[j].setlb(-lim)
+        m.P[j].setub(lim)
+        m.Q[j].setlb(-lim)
+        m.Q[j].setub(lim)
+    corners = [(1, 1), (1, -1), (-1, 1), (-1, -1)]
+    m.K4 = pyo.Set(initialize=range(4))
+    m.thermal = pyo.Constraint(
+        m.RA,
+        m.K4,
+        rule=lambda m, j, k: (
+            corners[k][0] * m.P[j] + corners[k][1] * m.Q[j] <= float(np.sqrt(2.0) * d.rating_pu[j] * _OCTAGON)
+        ),
+    )
+
+
+def add_voltage(m: pyo.ConcreteModel, d: MilpData) -> None:
+    """LinDistFlow voltage drop, relaxed on open branches (big-M):
+    ``|U_f / tau2 - U_t - 2 (r_a P_a + x_a Q_a)| <= M (1 - x_a)`` [pu^2], equality on fixed
+    branches; ``(v_min + margin)^2 <= U_i <= (v_max - margin)^2``; ``U = v_set^2`` at live sources."""
+    m.U = pyo.Var(range(d.n_bus), bounds=(d.u_min, d.u_max))
+    for i in d.sources.tolist():
+        m.U[i].setlb(None)
+        m.U[i].setub(None)
+        m.U[i].fix(float(d.u_source[i]))
+
+    def drop(m: pyo.ConcreteModel, j: int) -> pyo.Expression:
+        return (
+            m.U[int(d.f[j])] / float(d.tau2[j])
+            - m.U[int(d.t[j])]
+            - 2.0 * (float(d.r[j]) * m.P[j] + float(d.x[j]) * m.Q[j])
+        )
+
+    big = [float(d.u_max / d.tau2[j] - d.u_min) for j in range(len(d.branches))]
+    fixed = [j for j in range(len(d.branches)) if not d.operable[j]]
+    m.FA = pyo.Set(initialize=fixed)
+    m.v_drop_fixed = pyo.Constraint(m.FA, rule=lambda m, j: drop(m, j) == 0.0)
+    m.v_drop_pos = pyo.Constraint(m.OA, rule=lambda m, j: drop(m, j) <= big[j] * (1 - m.x[j]))
+    m.v_drop_neg = pyo.Constraint(m.OA, rule=lambda m, j: -drop(m, j) <= big[j] * (1 - m.x[j]))
+
+
+def operations(m: pyo.ConcreteModel, d: MilpData) -> pyo.Expression:
+    """Weighted count of switch operations beyond fault isolation:
+    ``sum_a c_a (1 - x_a)`` over normally closed, ``sum_a c_a x_a`` over normally open branches."""
+    return sum(float(d.op_cost[j]) * ((1 - m.x[j]) if d.normally_closed[j] else m.x[j]) for j in m.OA)
+
+
+def add_objective(m: pyo.ConcreteModel, d: MilpData) -> None:
+    """Maximise priority-weighted served load minus a small operation cost [kW]:
+    ``sum_i w_i p_i s_i - delta sum_a c_a op_a`` with ``delta`` so small that all operations
+    weigh less than any one load (restored load first, then fewest / cheapest operations)."""
+    served = sum(float(d.weighted_kw[i]) * _served(m, d, i) for i in range(d.n_bus) if d.weighted_kw[i] > 0)
+    m.obj = pyo.Objective(expr=served - d.op_weight * operations(m, d), sense=pyo.maximize)
+
+
+def build_model(d: MilpData) -> pyo.ConcreteModel:
+    """The restoration MILP for one fault."""
+    m = pyo.ConcreteModel(name="restoration")
+    add_topology_variables(m, d)
+    add_spanning_tree(m, d)
+    add_energisation(m, d)
+    add_load_service(m, d)
+    add_power_balance(m, d)
+    add_branch_limits(m, d)
+    add_voltage(m, d)
+    add_objective(m, d)
+    return m
