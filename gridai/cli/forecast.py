@@ -1,9 +1,220 @@
-"""CLI commands for forecast (being built; see the issue tracker)."""
+"""CLI: ``gridai train``, ``gridai forecast``, ``gridai promote``, ``gridai models``.
+
+Exit codes: 0 ok; 2 bad input (config, data, date outside the data, a model URI that does
+not exist, a corrupted model artifact, a promotion refused); 4 internal error; 5 the
+tracking server is unreachable.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
 import typer
+
+from gridai.cli.common import cli_errors, fail
+
+logger = logging.getLogger(__name__)
+
+CONFIG_HELP = "Training config (YAML): forecast, data, backtest, tracking."
+URI_HELP = "MLflow tracking URI; overrides the config and MLFLOW_TRACKING_URI (default sqlite:///mlflow.db)."
+
+
+def _train_config(config: Path | None, tracking_uri: str | None, *, required: bool) -> Any:
+    from gridai.config import load_config, parse_config
+    from gridai.exceptions import GridAIConfigError
+    from gridai.pipelines.training import TrainConfig
+
+    if config is not None:
+        cfg = load_config(TrainConfig, config)
+    elif required:
+        raise GridAIConfigError("gridai train needs a config: -c configs/forecast/<name>.yaml")
+    else:
+        cfg = parse_config(TrainConfig, {}, source="defaults")
+    if tracking_uri:
+        cfg.tracking.tracking_uri = tracking_uri
+    return cfg
+
+
+def _store(tracking: Any) -> Any:
+    from gridai.tracking.connection import make_client
+    from gridai.tracking.store import ModelStore
+
+    return ModelStore(make_client(tracking), tracking)
+
+
+def _limits(tracking: Any) -> Any:
+    from gridai.tracking.connection import mlflow_http_limits
+
+    return mlflow_http_limits(tracking.http_timeout_s, tracking.http_max_retries)
+
+
+def train(
+    config: Path = typer.Option(..., "--config", "-c", help=CONFIG_HELP),
+    tracking_uri: str | None = typer.Option(None, "--tracking-uri", help=URI_HELP),
+    promote: bool = typer.Option(False, "--promote", help="Then try to make the new version champion."),
+    no_register: bool = typer.Option(False, "--no-register", help="Log the run and model, do not register."),
+) -> None:
+    """Backtest on the config's period, fit, log to MLflow and register as a new version.
+
+    Prints the run id and the registered version.
+    """
+    from gridai.pipelines.training import read_training_data, train_and_register
+
+    cfg = _train_config(config, tracking_uri, required=True)
+    with _limits(cfg.tracking):
+        store = _store(cfg.tracking)
+        load, weather = read_training_data(cfg.data)
+        result = train_and_register(cfg, store, load, weather, register=not no_register, try_promote=promote)
+    system = result.metrics.get("system", {})
+    typer.echo(f"run_id: {result.run_id}")
+    typer.echo(f"model_uri: {result.model_uri}")
+    typer.echo(f"version: {result.version or '-'} ({cfg.tracking.model_name})")
+    typer.echo(
+        "backtest system: " + ", ".join(f"{k} {v:.4g}" for k, v in system.items() if isinstance(v, float))
+    )
+    if result.promotion is not None:
+        typer.echo(f"promotion: {result.promotion.reason}")
+
+
+def forecast(
+    date: str = typer.Option(..., "--date", help="Target day D (YYYY-MM-DD, local day of the data)."),
+    out: Path = typer.Option(..., "--out", help="Output directory: forecast.nc and forecasts.csv."),
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help=CONFIG_HELP + " Only data/tracking are used."
+    ),
+    model_uri: str = typer.Option(
+        "models:/gridai-load@champion",
+        "--model-uri",
+        help="models:/<name>@<alias>, models:/<name>/<version>, or a local model directory.",
+    ),
+    load: str | None = typer.Option(
+        None, "--load", help="Load source (overrides the config; default gefcom2012)."
+    ),
+    weather: str | None = typer.Option(None, "--weather", help="Weather source (overrides the config)."),
+    tracking_uri: str | None = typer.Option(None, "--tracking-uri", help=URI_HELP),
+) -> None:
+    """Forecast day D with a registered (or local) model; write forecast.nc + forecasts.csv."""
+    import pandas as pd
+
+    from gridai.exceptions import GridAIDataError
+    from gridai.forecast.output import write_forecast
+    from gridai.pipelines.training import read_training_data
+    from gridai.tracking.store import load_local_model
+
+    cfg = _train_config(config, tracking_uri, required=False)
+    try:
+        day = pd.Timestamp(date)
+    except (ValueError, TypeError):
+        raise GridAIDataError(f"--date {date!r} is not a date; expected YYYY-MM-DD") from None
+    if load:
+        cfg.data.load = load
+    if weather:
+        cfg.data.weather = weather
+    if out.exists() and not out.is_dir():
+        raise GridAIDataError(f"--out {out} exists and is not a directory", file=str(out))
+    with _limits(cfg.tracking):
+        if model_uri.startswith("models:/"):
+            model, resolved = _store(cfg.tracking).load_forecaster(model_uri)
+            label = f"{resolved.name} version {resolved.version}" if resolved.version else model_uri
+        else:
+            model, label = load_local_model(model_uri), model_uri
+    load_ds, weather_ds = read_training_data(cfg.data)
+    _check_day(load_ds, weather_ds, day)
+    ds = model.predict(load_ds, weather_ds, day.date())
+    write_forecast(ds, out)
+    typer.echo(
+        f"forecast of {day.date()} by {label} ({ds.attrs.get('weather', '?')} weather) written to {out}"
+    )
+
+
+def _check_day(load: Any, weather: Any, day: Any) -> None:
+    """Reject a target day whose weather is not in the data or that has no load history before it."""
+    import pandas as pd
+
+    from gridai.exceptions import GridAIDataError
+
+    lt = pd.DatetimeIndex(load["time"].values)
+    wt = pd.DatetimeIndex(weather["time"].values)
+    if not (lt[0] < day and wt[0] <= day and day + pd.Timedelta(days=1) <= wt[-1] + pd.Timedelta(hours=1)):
+        raise GridAIDataError(
+            f"--date {day.date()} is outside the data: load {lt[0].date()} .. {lt[-1].date()}, "
+            f"weather {wt[0].date()} .. {wt[-1].date()}; the day needs load before it and its own weather",
+            timestamps=[str(day.date())],
+        )
+
+
+def promote(
+    version: str | None = typer.Option(None, "--version", help="Candidate version (default: the newest)."),
+    force: bool = typer.Option(False, "--force", help="Promote even if it does not beat the champion."),
+    config: Path | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP + " Only tracking is used."),
+    tracking_uri: str | None = typer.Option(None, "--tracking-uri", help=URI_HELP),
+) -> None:
+    """Make a version the champion if it beats the current one on the same backtest.
+
+    Exit 2 when refused (worse, or not backtested the same way) unless --force.
+    """
+    from gridai.tracking.promotion import promote as do_promote
+
+    cfg = _train_config(config, tracking_uri, required=False)
+    with _limits(cfg.tracking):
+        result = do_promote(_store(cfg.tracking), version, force=force)
+    typer.echo(result.reason)
+    if not result.promoted and result.previous != result.candidate:
+        fail(f"promotion refused: {result.reason}")
+
+
+def models(
+    config: Path | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP + " Only tracking is used."),
+    tracking_uri: str | None = typer.Option(None, "--tracking-uri", help=URI_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """List the registered versions with their aliases and backtest metric, and the alias history."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from gridai.tracking.promotion import alias_history, metric_tag
+
+    cfg = _train_config(config, tracking_uri, required=False)
+    tc = cfg.tracking
+    with _limits(tc):
+        store = _store(tc)
+        versions = store.versions()
+        aliases = store.aliases()
+        history = alias_history(store)
+    rows = [
+        {
+            "version": str(mv.version),
+            "aliases": sorted(a for a, v in aliases.items() if v == str(mv.version)),
+            tc.promotion_metric: mv.tags.get(metric_tag(tc.promotion_metric)),
+            "backtest": f"{mv.tags.get('gridai.backtest.train_end', '?')}..{mv.tags.get('gridai.backtest.test_end', '?')}",
+            "model": mv.tags.get("gridai.model"),
+            "run_id": mv.run_id,
+        }
+        for mv in versions
+    ]
+    if as_json:
+        typer.echo(json.dumps({"model": tc.model_name, "versions": rows, "alias_history": history}, indent=1))
+        return
+    table = Table(title=f"{tc.model_name} in {store.uri}")
+    for col in ("version", "aliases", tc.promotion_metric, "backtest", "model", "run_id"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(*(", ".join(v) if isinstance(v, list) else str(v or "") for v in r.values()))
+    out = Console(highlight=False)
+    out.print(table)
+    for h in history:
+        out.print(
+            f"{h['at']} {h['alias']}: {h['from_version'] or '-'} -> {h['to_version']} by {h['by']}"
+            f"{' (forced)' if h['forced'] else ''}: {h['reason']}"
+        )
 
 
 def register(app: typer.Typer) -> None:
     """Register the forecast commands on the root app."""
+    app.command("train")(cli_errors(train))
+    app.command("forecast")(cli_errors(forecast))
+    app.command("promote")(cli_errors(promote))
+    app.command("models")(cli_errors(models))

@@ -29,6 +29,7 @@ BACKTEST_KEYS = (
     "gridai.backtest.train_end",
     "gridai.backtest.test_end",
     "gridai.backtest.issue_lead_hours",
+    "gridai.backtest.retrain_every_days",
     "gridai.backtest.weather",
     "gridai.backtest.test_data_sha256",
 )

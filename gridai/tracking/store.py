@@ -333,6 +333,15 @@ class ModelStore:
             found = self.client.search_model_versions(f"name = '{name}'")
         return sorted(found, key=lambda mv: int(mv.version), reverse=True)
 
+    def aliases(self) -> dict[str, str]:
+        """Alias -> version of the configured model (empty if it is not registered)."""
+        try:
+            with mlflow_errors("aliases", self.uri):
+                rm = self.client.get_registered_model(self.config.model_name)
+        except GridAIModelError:
+            return {}
+        return {str(k): str(v) for k, v in (rm.aliases or {}).items()}
+
     def alias_version(self, alias: str) -> str | None:
         """Version holding ``alias`` of the configured model, or ``None``."""
         from mlflow.exceptions import MlflowException
@@ -415,14 +424,34 @@ class ModelStore:
         """
         resolved = self.resolve(uri)
         with tempfile.TemporaryDirectory(prefix="gridai-load-") as tmp:
-            local = self.download(resolved, tmp)
-            payload = _payload_dir(local)
-            if payload is None:
-                forecaster = _load_plain(local, self.loader, uri)
-            else:
-                forecaster, _ = pyfunc.load_payload(payload, self.loader)
+            forecaster = load_local_model(self.download(resolved, tmp), self.loader)
         logger.info("loaded model %s%s", uri, f" (version {resolved.version})" if resolved.version else "")
         return forecaster, resolved
+
+
+def load_local_model(path: str | Path, loader: Callable[[Path], Any] | None = None) -> Any:
+    """Load a Forecaster from a local directory, without a tracking store.
+
+    ``path`` is an MLflow model directory logged by gridai (checksums verified), its
+    ``data/payload`` directory, or a Forecaster's own saved directory.
+
+    Raises
+    ------
+    GridAIModelError
+        The path does not exist, is not a gridai model, or is corrupted.
+    """
+    local = Path(str(path).removeprefix("file://"))
+    if not local.is_dir():
+        raise GridAIModelError(
+            f"model {path} does not exist: expected models:/<name>@<alias>, models:/<name>/<version> "
+            "or a local model directory",
+            uri=str(path),
+        )
+    payload = _payload_dir(local)
+    if payload is None:
+        return _load_plain(local, loader, str(path))
+    forecaster, _ = pyfunc.load_payload(payload, loader)
+    return forecaster
 
 
 def _gridai_source(uri: str) -> Any:

@@ -1,0 +1,1 @@
+"""End-to-end jobs shared by the CLI and any service (training, the day-ahead run)."""

@@ -1,0 +1,170 @@
+"""Integration: ModelStore against a real ``mlflow server`` on 127.0.0.1 (SQLite backend, served artifacts)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from gridai.exceptions import GridAIModelError, GridAIUnreachableError
+from gridai.tracking.config import TrackingConfig
+from gridai.tracking.connection import make_client, mlflow_http_limits
+from gridai.tracking.promotion import alias_history, promote
+from gridai.tracking.store import ModelStore
+
+pytestmark = pytest.mark.integration
+
+DAY = pd.Timestamp("2021-02-10")
+SERVER_START_TIMEOUT_S = 180.0  # generous: a loaded 2-core CI machine starts it in 10-70 s
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server_uri(tmp_path_factory: pytest.TempPathFactory, _mlflow_template_db: Path) -> Iterator[str]:
+    """A real MLflow server (started once for this module, always terminated)."""
+    import requests
+
+    root = tmp_path_factory.mktemp("mlflow-server")
+    shutil.copyfile(_mlflow_template_db, root / "mlflow.db")  # skips the schema migrations
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"  # no background job workers for a test server
+    cmd = [
+        str(Path(sys.executable).parent / "mlflow"),
+        "server",
+        "--backend-store-uri",
+        f"sqlite:///{root / 'mlflow.db'}",
+        "--serve-artifacts",
+        "--artifacts-destination",
+        str(root / "artifacts"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
+    log = (root / "server.log").open("wb")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(
+                    f"mlflow server exited with {proc.returncode}:\n{(root / 'server.log').read_text()}"
+                )
+            try:
+                if requests.get(f"{uri}/health", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"mlflow server not healthy after {SERVER_START_TIMEOUT_S} s")
+            time.sleep(0.25)
+        yield uri
+    finally:
+        with_group = proc.poll() is None
+        if with_group:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[xr.Dataset, xr.Dataset]:
+    from test_tracking_store import synthetic
+
+    return synthetic()
+
+
+@pytest.fixture(scope="module")
+def forecaster(data: tuple[xr.Dataset, xr.Dataset]):  # type: ignore[no-untyped-def]
+    from gridai.forecast.config import ForecastConfig
+    from gridai.forecast.registry import make_forecaster
+
+    load, weather = data
+    cfg = ForecastConfig(
+        model="vanilla", validation_days=7, min_train_days=14, holiday_country=None, baseline_residual_days=14
+    )
+    return make_forecaster(cfg).fit(load, weather, end=DAY - pd.Timedelta(days=3))
+
+
+def _tags(mape: float) -> dict[str, str]:
+    return {
+        "gridai.backtest.system_mape": str(mape),
+        "gridai.backtest.train_end": "2021-02-01",
+        "gridai.backtest.test_end": "2021-02-15",
+        "gridai.backtest.issue_lead_hours": "14.0",
+        "gridai.backtest.weather": "observed",
+        "gridai.backtest.test_data_sha256": "abc",
+    }
+
+
+def test_server_round_trip_promotion_and_history(server_uri: str, forecaster, data) -> None:  # type: ignore[no-untyped-def]
+    load, weather = data
+    cfg = TrackingConfig(tracking_uri=server_uri)
+    store = ModelStore(make_client(cfg), cfg)
+    with store.run("server") as run_id:
+        store.log_dataset(run_id, load, "synthetic://server")
+        logged = store.log_forecaster(run_id, forecaster, load, weather, DAY, example_history_days=8)
+    v1 = store.register(logged, _tags(5.0))
+    v2 = store.register(logged, _tags(7.0))
+    v3 = store.register(logged, _tags(3.0))
+    # Artifacts went through the server (mlflow-artifacts:), not a local path.
+    assert store.client.get_model_version_download_uri("gridai-load", v1).startswith("mlflow-artifacts:")
+
+    assert promote(store, v1, actor="ci").promoted
+    refused = promote(store, v2, actor="ci")
+    assert not refused.promoted and store.alias_version("champion") == v1
+    assert promote(store, v3, actor="ci").promoted
+    assert [(h["from_version"], h["to_version"]) for h in alias_history(store)] == [(None, v1), (v1, v3)]
+
+    loaded, resolved = store.load_forecaster("models:/gridai-load@champion")
+    assert resolved.version == v3
+    before = forecaster.predict(load, weather, DAY.date())["load_forecast"].values
+    after = loaded.predict(load, weather, DAY.date())["load_forecast"].values
+    np.testing.assert_array_equal(before, after)
+
+    with pytest.raises(GridAIModelError, match="does not exist"):
+        store.load_forecaster("models:/gridai-load@staging")
+
+
+def test_unreachable_server_fails_fast() -> None:
+    cfg = TrackingConfig(tracking_uri=f"http://127.0.0.1:{free_port()}", connect_timeout_s=2.0)
+    t0 = time.monotonic()
+    with pytest.raises(GridAIUnreachableError, match="unreachable") as err:
+        make_client(cfg)
+    assert time.monotonic() - t0 < 5.0
+    assert err.value.details["uri"] == cfg.tracking_uri
+
+
+def test_server_dying_mid_session_is_unreachable_not_a_hang() -> None:
+    from mlflow import MlflowClient
+
+    uri = f"http://127.0.0.1:{free_port()}"
+    store = ModelStore(MlflowClient(tracking_uri=uri), TrackingConfig(tracking_uri=uri))
+    t0 = time.monotonic()
+    with mlflow_http_limits(timeout_s=2, max_retries=0), pytest.raises(GridAIUnreachableError):
+        store.load_forecaster("models:/gridai-load@champion")
+    assert time.monotonic() - t0 < 10.0
