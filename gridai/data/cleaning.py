@@ -1,7 +1,9 @@
 """Cleaning: put the data on a regular grid, invalidate flagged points, impute, flag what was filled.
 
 Invariant (tested with hypothesis): a value whose ``imputed`` flag is False is exactly the input
-value at that timestamp (or NaN at a grid timestamp the input lacked). Cleaning acts only on the
+value at that timestamp (or NaN at a grid timestamp the input lacked). ``imputed`` marks every
+value cleaning changed: filled gaps and replaced invalid points (an invalid point that could not be
+imputed becomes NaN and is flagged too). Cleaning acts only on the
 findings passed to it, so dropping a finding from the list keeps the points it concerns.
 
 Imputation of a run of missing values (NaN from the input or invalidated by a finding):
@@ -112,7 +114,8 @@ def clean(ds: xr.Dataset, findings: list[Finding], cfg: QualityConfig | None = N
     findings of kinds ``non_finite``, ``negative``, ``implausible_value`` (temperature),
     ``flatline``, ``zero_flatline`` and ``outlier`` are invalidated, and missing values are
     imputed (see the module docstring). The boolean variable ``imputed`` flags every filled
-    point (ORed with an existing ``imputed``); attrs gain ``cleaned=True``.
+    point, and every invalid point that could not be filled and is now NaN (ORed with an existing
+    ``imputed``); attrs gain ``cleaned=True``.
 
     Raises
     ------
@@ -165,7 +168,8 @@ def clean(ds: xr.Dataset, findings: list[Finding], cfg: QualityConfig | None = N
         cfg.cleaning.impute_max_hours,
         cfg.cleaning.max_periods,
     )
-    out = _rebuild(ds, var, dim, panel, filled, imputed)
+    # an invalidated point that could not be imputed was still changed (to NaN): flag it too
+    out = _rebuild(ds, var, dim, panel, filled, imputed | invalid)
     n_missing = int(np.isnan(filled).sum())
     logger.info(
         "cleaned %s: %d points invalidated, %d imputed, %d still missing",
@@ -194,7 +198,12 @@ def _rebuild(
     out = out.assign_coords(time=time)
     out[var] = xr.DataArray(filled, dims=("time", dim), attrs=dict(ds[var].attrs))
     out["imputed"] = xr.DataArray(
-        imputed, dims=("time", dim), attrs={"description": "value filled by cleaning"}
+        imputed,
+        dims=("time", dim),
+        attrs={
+            "description": "value changed by cleaning: imputed, or removed (NaN) when it was invalid and "
+            "could not be imputed"
+        },
     )
     for c in ds.coords:
         if c not in out.coords and "time" not in ds[c].dims:

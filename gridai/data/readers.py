@@ -54,6 +54,25 @@ def read_header(path: Path) -> list[str]:
     return next(csv.reader([first]))
 
 
+# Cell contents read as missing values (case variants listed: the parser matches exactly).
+NA_TOKENS = ["", "NA", "N/A", "n/a", "na", "NaN", "nan", "NAN", "NULL", "null", "None", "none", "-", "#N/A"]
+
+
+def _read_csv(path: Path, *, sep: str, text_columns: list[str], thousands: str | None) -> pd.DataFrame:
+    """pandas' C parser with exact (round-trip) float parsing; ``text_columns`` stay strings."""
+    return pd.read_csv(
+        path,
+        sep=sep,
+        dtype={c: str for c in text_columns},
+        keep_default_na=False,
+        na_values=NA_TOKENS,
+        skipinitialspace=True,
+        encoding="utf-8-sig",
+        float_precision="round_trip",
+        thousands=thousands,
+    )
+
+
 def _read_csv_frame(
     path: Path, timestamp_col: str | None, sep: str, thousands: str | None
 ) -> tuple[pd.DataFrame, str]:
@@ -72,10 +91,9 @@ def _read_csv_frame(
     else:
         named = [h for h in header if h.lower() in TIMESTAMP_NAMES]
         ts = named[0] if named else header[0]
+    raw_ts = [h for h in read_header(path) if h.strip() == ts]
     try:
-        frame = pd.read_csv(
-            path, sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig"
-        )
+        frame = _read_csv(path, sep=sep, text_columns=raw_ts, thousands=thousands)
     except pd.errors.EmptyDataError:
         raise GridAIDataError(f"{path} is empty: expected a header line", file=str(path)) from None
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
@@ -83,7 +101,7 @@ def _read_csv_frame(
     frame.columns = [str(c).strip() for c in frame.columns]
     if frame.empty:
         raise GridAIDataError(f"{path} has a header but no data rows", file=str(path))
-    unnamed = [c for c in frame.columns if c.startswith("Unnamed:") and (frame[c].str.strip() == "").all()]
+    unnamed = [c for c in frame.columns if c.startswith("Unnamed:") and bool(frame[c].isna().all())]
     frame = frame.drop(columns=unnamed)  # trailing commas
     if len(frame.columns) < 2:
         raise GridAIDataError(
@@ -103,18 +121,17 @@ def _read_csv_frame(
     return frame, ts
 
 
-def _overflows(text: str) -> bool:
-    """Whether ``text`` is a number too large for float64 (``1e999``) or an infinity."""
-    try:
-        return not np.isfinite(float(text))
-    except ValueError:
-        return False
+def _cells(frame: pd.DataFrame, rows: np.ndarray, col: str, row_offset: int) -> str:
+    return ", ".join(f"row {int(i) + row_offset}: {frame[col].iloc[i]!r}" for i in rows[:SHOW])
 
 
 def parse_numeric(
     frame: pd.DataFrame, columns: list[str], *, file: str, thousands: str | None, row_offset: int = 2
 ) -> np.ndarray:
     """Convert text columns to a float array; empty cells and NA markers become NaN.
+
+    Conversion goes through Python's correctly rounded ``float()``, so a value written with
+    ``repr`` (as pandas' ``to_csv`` does) reads back bit for bit.
 
     Raises
     ------
@@ -124,42 +141,41 @@ def parse_numeric(
     out = np.empty((len(frame), len(columns)), dtype="float64")
     na_tokens = {"", "na", "nan", "n/a", "null", "none", "-", "#n/a"}
     for j, col in enumerate(columns):
-        text = frame[col].astype("string").str.strip()
+        if frame[col].dtype.kind in "iuf":  # parsed by the C parser already (round-trip exact)
+            out[:, j] = frame[col].to_numpy(dtype="float64")
+            _reject_inf(frame, out[:, j], col, file, row_offset)
+            continue
+        text = frame[col].astype(str).str.strip()
         if thousands:
             text = text.str.replace(thousands, "", regex=False)
-        is_na = text.isna() | text.str.lower().isin(na_tokens)
-        values = pd.to_numeric(text.where(~is_na, None), errors="coerce")
-        bad = np.asarray(values.isna() & ~is_na)
-        overflow = [i for i in np.flatnonzero(bad)[:SHOW] if _overflows(str(text.iloc[i]))]
-        if overflow:
-            shown = ", ".join(f"row {int(i) + row_offset}: {frame[col].iloc[i]!r}" for i in overflow)
+        is_na = np.asarray(text.str.lower().isin(na_tokens))
+        cells = text.to_numpy(dtype=object)
+        cells[is_na] = "nan"
+        try:
+            arr = cells.astype(np.float64)
+        except ValueError:
+            coerced = pd.to_numeric(pd.Series(cells), errors="coerce")
+            bad = np.flatnonzero(np.asarray(coerced.isna()) & ~is_na)
             raise GridAIDataError(
-                f"values that are not finite numbers (infinite or beyond float64) in column {col!r} "
-                f"of {file} ({shown})",
+                f"text in numeric column {col!r} of {file} ({len(bad)} cells, e.g. "
+                f"{_cells(frame, bad, col, row_offset)})",
                 file=file,
                 series=col,
-            )
-        if bad.any():
-            rows = np.flatnonzero(bad)
-            shown = ", ".join(f"row {int(i) + row_offset}: {frame[col].iloc[i]!r}" for i in rows[:SHOW])
-            raise GridAIDataError(
-                f"text in numeric column {col!r} of {file} ({len(rows)} cells, e.g. {shown})",
-                file=file,
-                series=col,
-            )
-        arr = values.to_numpy(dtype="float64", na_value=np.nan)
-        inf = np.isinf(arr)
-        if inf.any():
-            rows = np.flatnonzero(inf)
-            shown = ", ".join(f"row {int(i) + row_offset}: {frame[col].iloc[i]!r}" for i in rows[:SHOW])
-            raise GridAIDataError(
-                f"values that are not finite numbers (infinite or beyond float64) in column {col!r} "
-                f"of {file} ({shown})",
-                file=file,
-                series=col,
-            )
+            ) from None
+        _reject_inf(frame, arr, col, file, row_offset)
         out[:, j] = arr
     return out
+
+
+def _reject_inf(frame: pd.DataFrame, arr: np.ndarray, col: str, file: str, row_offset: int) -> None:
+    inf = np.flatnonzero(np.isinf(arr))
+    if len(inf):
+        raise GridAIDataError(
+            f"values that are not finite numbers (infinite or beyond float64) in column {col!r} "
+            f"of {file} ({_cells(frame, inf, col, row_offset)})",
+            file=file,
+            series=col,
+        )
 
 
 def _convert_load_units(values: np.ndarray, units: str, step: pd.Timedelta) -> tuple[np.ndarray, str]:
@@ -310,14 +326,14 @@ def read_wide_csv(
     return ds
 
 
-def _read_table(p: Path) -> pd.DataFrame:
+def _read_table(p: Path, text_columns: list[str]) -> pd.DataFrame:
     name = p.name.lower()
     if name.endswith(".parquet") or name.endswith(".pq"):
         from gridai.data.io import read_parquet
 
         return read_parquet(p)
     try:
-        return pd.read_csv(p, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
+        return _read_csv(p, sep=",", text_columns=text_columns, thousands=None)
     except pd.errors.EmptyDataError:
         raise GridAIDataError(f"{p} is empty: expected a header line", file=str(p)) from None
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
@@ -351,7 +367,7 @@ def read_long(
         As :func:`read_wide_csv`, plus missing columns and a (timestamp, series) pair given twice.
     """
     p = resolve_input_file(path, what="input file")
-    table = _read_table(p)
+    table = _read_table(p, [timestamp_col, series_col])
     if table.empty:
         raise GridAIDataError(f"{p} has a header but no data rows", file=str(p))
     missing = [c for c in (timestamp_col, series_col, value_col) if c not in table.columns]

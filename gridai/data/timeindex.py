@@ -21,6 +21,7 @@ converted unambiguously, naming the rows concerned:
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -86,7 +87,9 @@ def _parse_strings(text: pd.Series, utc: bool) -> pd.DatetimeIndex:
     best: pd.DatetimeIndex | None = None
     for fmt in ("ISO8601", None):
         try:
-            parsed = pd.DatetimeIndex(pd.to_datetime(text, format=fmt, errors="coerce", utc=utc))
+            with warnings.catch_warnings():  # "could not infer format": we report unparsed rows ourselves
+                warnings.simplefilter("ignore", UserWarning)
+                parsed = pd.DatetimeIndex(pd.to_datetime(text, format=fmt, errors="coerce", utc=utc))
         except (ValueError, TypeError, OverflowError):
             continue
         if best is None or np.asarray(parsed.isna()).sum() < np.asarray(best.isna()).sum():
