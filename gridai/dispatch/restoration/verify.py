@@ -168,7 +168,8 @@ def _ac_checks(rn: RestorationNetwork, net: pp.pandapowerNet, supplied: set[int]
         pct = s_mva / rated[k] * 100.0
         if a.kind[k] == "line" and "loading_percent" in res.columns and rated[k] == a.s_max_mva[k]:
             pct = float(r["loading_percent"])
-        loading.append((pct, rn.branch_label(k)))
+        if not np.isnan(pct):
+            loading.append((pct, rn.branch_label(k)))
     if loading:
         worst = max(loading)
         v.max_loading_percent = worst[0]
