@@ -151,12 +151,28 @@ def test_server_round_trip_promotion_and_history(server_uri: str, forecaster, da
 
 
 def test_unreachable_server_fails_fast() -> None:
+    import requests  # noqa: F401 - imported before timing: only the probe is timed
+
     cfg = TrackingConfig(tracking_uri=f"http://127.0.0.1:{free_port()}", connect_timeout_s=2.0)
     t0 = time.monotonic()
     with pytest.raises(GridAIUnreachableError, match="unreachable") as err:
         make_client(cfg)
     assert time.monotonic() - t0 < 5.0
     assert err.value.details["uri"] == cfg.tracking_uri
+
+
+def test_server_that_never_answers_times_out() -> None:
+    """A port that accepts connections but never replies (a hung server) fails after connect_timeout_s."""
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(8)  # the kernel completes handshakes; nobody ever reads or answers
+        uri = f"http://127.0.0.1:{hung.getsockname()[1]}"
+        import requests  # noqa: F401 - imported before timing: only the probe is timed
+
+        t0 = time.monotonic()
+        with pytest.raises(GridAIUnreachableError, match="ReadTimeout"):
+            make_client(TrackingConfig(tracking_uri=uri, connect_timeout_s=1.0))
+        assert 0.9 < time.monotonic() - t0 < 5.0
 
 
 def test_server_dying_mid_session_is_unreachable_not_a_hang() -> None:

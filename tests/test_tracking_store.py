@@ -91,9 +91,13 @@ def test_round_trip_identical_forecasts_and_no_pickle(store: ModelStore, forecas
     version = _log(store, forecaster, data)
     loaded, resolved = store.load_forecaster(f"models:/gridai-load/{version}")
     assert resolved.version == version
+    by_run, _ = store.load_forecaster(f"runs:/{resolved.run_id}/forecaster")
     before = forecaster.predict(load, weather, DAY.date())
     after = loaded.predict(load, weather, DAY.date())
     np.testing.assert_array_equal(before["load_forecast"].values, after["load_forecast"].values)
+    np.testing.assert_array_equal(
+        before["load_forecast"].values, by_run.predict(load, weather, DAY.date())["load_forecast"].values
+    )
     assert list(after["series"].values) == list(before["series"].values)
 
     # The artifact: JSON + safetensors only, an MLmodel naming gridai's loader, a signature and example.

@@ -116,7 +116,7 @@ def forecast(
     if out.exists() and not out.is_dir():
         raise GridAIDataError(f"--out {out} exists and is not a directory", file=str(out))
     with _limits(cfg.tracking):
-        if model_uri.startswith("models:/"):
+        if model_uri.startswith(("models:/", "runs:/")):
             model, resolved = _store(cfg.tracking).load_forecaster(model_uri)
             label = f"{resolved.name} version {resolved.version}" if resolved.version else model_uri
         else:
@@ -188,7 +188,7 @@ def models(
         {
             "version": str(mv.version),
             "aliases": sorted(a for a, v in aliases.items() if v == str(mv.version)),
-            tc.promotion_metric: mv.tags.get(metric_tag(tc.promotion_metric)),
+            tc.promotion_metric: _fmt(mv.tags.get(metric_tag(tc.promotion_metric))),
             "backtest": f"{mv.tags.get('gridai.backtest.train_end', '?')}..{mv.tags.get('gridai.backtest.test_end', '?')}",
             "model": mv.tags.get("gridai.model"),
             "run_id": mv.run_id,
@@ -210,6 +210,13 @@ def models(
             f"{h['at']} {h['alias']}: {h['from_version'] or '-'} -> {h['to_version']} by {h['by']}"
             f"{' (forced)' if h['forced'] else ''}: {h['reason']}"
         )
+
+
+def _fmt(value: str | None) -> str | None:
+    try:
+        return None if value is None else f"{float(value):.4g}"
+    except ValueError:
+        return value
 
 
 def register(app: typer.Typer) -> None:

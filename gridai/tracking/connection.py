@@ -153,11 +153,11 @@ def make_client(cfg: TrackingConfig, environ: Mapping[str, str] | None = None, c
     -------
     mlflow.MlflowClient
     """
-    from mlflow import MlflowClient
-
     uri = resolve_tracking_uri(cfg.tracking_uri, environ)
     if check:
         check_reachable(uri, cfg.connect_timeout_s)
+    from mlflow import MlflowClient  # imported after the check: a dead server fails before this import
+
     registry = cfg.registry_uri or uri
     logger.debug("MLflow tracking URI %s, registry URI %s", uri, registry)
     return MlflowClient(tracking_uri=uri, registry_uri=registry)

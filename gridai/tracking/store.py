@@ -362,6 +362,8 @@ class ModelStore:
         GridAIModelError
             The registered model, alias, version or path does not exist.
         """
+        if uri.startswith("runs:/"):
+            return self._resolve_run(uri)
         if not uri.startswith("models:/"):
             path = Path(uri.removeprefix("file://"))
             if not path.exists():
@@ -387,6 +389,21 @@ class ModelStore:
         return ResolvedModel(
             uri=uri, name=name, version=str(mv.version), run_id=mv.run_id, model_id=mv.model_id
         )
+
+    def _resolve_run(self, uri: str) -> ResolvedModel:
+        """``runs:/<run_id>[/<name>]``: the model logged by that run (named ``name`` if given)."""
+        run_id, _, name = uri[len("runs:/") :].strip("/").partition("/")
+        with mlflow_errors(f"model URI {uri} does not exist", self.uri):
+            run = self.client.get_run(run_id)
+            found = self.client.search_logged_models(
+                experiment_ids=[run.info.experiment_id], filter_string=f"source_run_id = '{run_id}'"
+            )
+        models = [m for m in found if not name or m.name == name]
+        if not models:
+            raise GridAIModelError(
+                f"model URI {uri} does not exist: run {run_id} logged no model {name!r}", uri=uri
+            )
+        return ResolvedModel(uri=uri, run_id=run_id, model_id=models[0].model_id)
 
     def download(self, resolved: ResolvedModel, dst: str | Path) -> Path:
         """Download the MLflow model directory of ``resolved`` into ``dst``; return its path."""
