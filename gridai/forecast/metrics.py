@@ -1,0 +1,90 @@
+"""Point and probabilistic forecast metrics.
+
+All functions take arrays of actuals and forecasts of the same shape (the point forecast is
+the median) and ignore positions where the actual is NaN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+#: Quantile pair whose interval is the "80 % interval" of ``coverage``.
+INTERVAL_80 = (0.1, 0.9)
+
+
+def _pair(actual: np.ndarray, forecast: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    a = np.asarray(actual, dtype=np.float64)
+    f = np.asarray(forecast, dtype=np.float64)
+    ok = np.isfinite(a) & np.isfinite(f)
+    return a[ok], f[ok]
+
+
+def mape(actual: np.ndarray, forecast: np.ndarray) -> float:
+    """Mean absolute percentage error ``100 * mean(|y - f| / |y|)`` [%]; zero actuals are skipped."""
+    a, f = _pair(actual, forecast)
+    nz = a != 0
+    return float(100.0 * np.mean(np.abs(a[nz] - f[nz]) / np.abs(a[nz]))) if nz.any() else float("nan")
+
+
+def rmse(actual: np.ndarray, forecast: np.ndarray) -> float:
+    """Root mean squared error [units of the load]."""
+    a, f = _pair(actual, forecast)
+    return float(np.sqrt(np.mean((a - f) ** 2))) if a.size else float("nan")
+
+
+def accuracy(actual: np.ndarray, forecast: np.ndarray) -> float:
+    """Accuracy ``100 * (1 - RMSPE)`` [%], RMSPE = ``sqrt(mean(((y - f) / y)^2))`` (grid operators' figure)."""
+    a, f = _pair(actual, forecast)
+    nz = a != 0
+    if not nz.any():
+        return float("nan")
+    return float(100.0 * (1.0 - np.sqrt(np.mean(((a[nz] - f[nz]) / a[nz]) ** 2))))
+
+
+def pinball(actual: np.ndarray, quantile_forecasts: np.ndarray, quantiles: Sequence[float]) -> float:
+    """Mean pinball (quantile) loss over all quantiles and intervals [units of the load].
+
+    ``L_q(y, f) = max(q (y - f), (q - 1) (y - f))``; ``quantile_forecasts`` has the quantile
+    levels on its last axis and ``actual`` the other axes.
+
+    References
+    ----------
+    Koenker, R., & Bassett, G. (1978). Regression quantiles. Econometrica, 46(1), 33-50.
+    """
+    y = np.asarray(actual, dtype=np.float64)[..., None]
+    f = np.asarray(quantile_forecasts, dtype=np.float64)
+    q = np.asarray(quantiles, dtype=np.float64)
+    diff = y - f
+    loss = np.maximum(q * diff, (q - 1.0) * diff)
+    ok = np.isfinite(loss)
+    return float(np.mean(loss[ok])) if ok.any() else float("nan")
+
+
+def coverage(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
+    """Fraction of actuals inside ``[lower, upper]`` (0..1)."""
+    y = np.asarray(actual, dtype=np.float64)
+    lo = np.asarray(lower, dtype=np.float64)
+    hi = np.asarray(upper, dtype=np.float64)
+    ok = np.isfinite(y) & np.isfinite(lo) & np.isfinite(hi)
+    return float(np.mean((y[ok] >= lo[ok]) & (y[ok] <= hi[ok]))) if ok.any() else float("nan")
+
+
+def score(actual: np.ndarray, quantile_forecasts: np.ndarray, quantiles: Sequence[float]) -> dict[str, float]:
+    """All metrics of one series: ``mape``, ``rmse``, ``accuracy`` (median as the point forecast),
+    ``pinball`` and ``coverage80`` (NaN when the 0.1 or 0.9 quantile is not forecast)."""
+    qs = [round(float(q), 6) for q in quantiles]
+    f = np.asarray(quantile_forecasts, dtype=np.float64)
+    med = f[..., qs.index(0.5)]
+    out = {
+        "mape": mape(actual, med),
+        "rmse": rmse(actual, med),
+        "accuracy": accuracy(actual, med),
+        "pinball": pinball(actual, f, qs),
+        "coverage80": float("nan"),
+    }
+    lo, hi = INTERVAL_80
+    if lo in qs and hi in qs:
+        out["coverage80"] = coverage(actual, f[..., qs.index(lo)], f[..., qs.index(hi)])
+    return out
