@@ -1,0 +1,278 @@
+"""The scheduled day-ahead job: data -> forecast -> per-feeder dispatch + health -> outputs.
+
+``run_day_ahead(cfg, day, out_root, ...)`` runs the whole job for day ``D`` and returns its exit
+code with the manifest. Runtime services are passed in (the Dask client, the MLflow client);
+the CLI builds them from the config. Step by step:
+
+1. **data**: read load and weather, keep the history window, digest the files, quality gates;
+2. **forecast**: the champion (``models:/gridai-load@champion`` or a local model directory)
+   forecasts system and zones for D; the baseline is substituted (flagged) when it cannot;
+3. **feeders**: one Dask task per feeder (keyed by feeder, retry-safe): demand from its series'
+   forecast, battery dispatch on the network, AC power flows at the peak intervals;
+4. **write**: ``forecast.nc``, ``schedules.csv``, ``network_health.csv``, ``report.html`` and
+   ``run.json`` into a staging directory, published atomically as ``<out>/D``;
+5. **tracking**: the run is logged to MLflow (one active run per day: a rerun replaces it).
+
+Exit codes (``run.json`` ``exit_code``/``status``): 0 ok; 1 finished with fallbacks (substituted
+forecast, idle or time-out schedule, tracking store unreachable); 2 bad input or config (data
+files missing/malformed, D not in the data, output directory not writable); 3 a feeder has
+no feasible dispatch and ``dispatch.idle_on_failure`` is false; 4 internal error. A failed
+run never replaces published outputs: its ``run.json`` goes to ``<out>/D/run.failed.json`` when
+``<out>/D`` exists, else ``<out>/D`` is created holding only ``run.json``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from gridai.exceptions import ExitCode, GridAIError, GridAIInfeasibleError
+from gridai.pipelines import dayahead_write
+from gridai.pipelines.dayahead_config import DayAheadConfig
+from gridai.pipelines.dayahead_steps import forecast_day, load_and_check
+from gridai.pipelines.distributed import map_keyed, run_local
+from gridai.pipelines.feeder_task import FeederOutcome, run_feeder
+from gridai.pipelines.manifest import STATUS_BY_CODE, RunManifest
+from gridai.pipelines.outputs import OutputDir
+
+logger = logging.getLogger(__name__)
+
+#: ``progress(step, done, total)`` is called as work advances (the CLI draws rich bars).
+ProgressHook = Callable[[str, int, int], None]
+
+
+@dataclass
+class DayAheadResult:
+    exit_code: ExitCode
+    out_dir: Path | None
+    manifest: RunManifest
+
+
+def parse_day(day: str) -> pd.Timestamp:
+    from gridai.exceptions import GridAIConfigError
+
+    try:
+        ts = pd.Timestamp(day)
+    except (ValueError, TypeError):
+        raise GridAIConfigError(f"--date {day!r} is not a date; expected YYYY-MM-DD") from None
+    if ts != ts.normalize() or ts.tz is not None:
+        raise GridAIConfigError(f"--date {day!r} must be a calendar day (YYYY-MM-DD)")
+    return ts
+
+
+def run_day_ahead(
+    cfg: DayAheadConfig,
+    day: str,
+    out_root: str | Path,
+    *,
+    dask_client: Any | None = None,
+    mlflow_client: Any | None = None,
+    mlflow_error: str | None = None,
+    config_path: str | Path | None = None,
+    progress: ProgressHook | None = None,
+) -> DayAheadResult:
+    """Run the day-ahead job for ``day`` and publish ``<out_root>/<day>``.
+
+    Parameters
+    ----------
+    dask_client:
+        ``distributed.Client`` running the per-feeder tasks; ``None`` runs them in this process.
+    mlflow_client:
+        ``MlflowClient`` of the tracking store (champion lookup and run logging); ``None`` with
+        ``mlflow_error`` saying why it is unusable (the run goes on, flagged).
+    config_path:
+        The YAML the config came from (digested into ``run.json``).
+
+    Raises
+    ------
+    OutputNotWritableError
+        ``out_root`` cannot be written (nothing else was done; exit code 2).
+    """
+    ts = parse_day(day)
+    d = ts.strftime("%Y-%m-%d")
+    manifest = RunManifest(job="day-ahead", date=d)
+    manifest.config = {"digest": _config_digest(cfg), "path": str(config_path) if config_path else None}
+    manifest.dask = _dask_info(dask_client)
+    out = OutputDir(out_root, d)
+    out.open()
+    try:
+        code = _run(cfg, ts, out, manifest, dask_client, mlflow_client, mlflow_error, config_path, progress)
+        return DayAheadResult(code, out.final, manifest)
+    except GridAIError as err:
+        logger.error("day-ahead %s failed: %s", d, err)
+        manifest.finish(err.exit_code, err)
+        return DayAheadResult(err.exit_code, dayahead_write.write_failure(out, manifest), manifest)
+    except Exception as err:
+        logger.exception("day-ahead %s: internal error", d)
+        manifest.finish(ExitCode.INTERNAL, err)
+        return DayAheadResult(ExitCode.INTERNAL, dayahead_write.write_failure(out, manifest), manifest)
+    finally:
+        out.close()
+
+
+def _run(
+    cfg: DayAheadConfig,
+    day: pd.Timestamp,
+    out: OutputDir,
+    manifest: RunManifest,
+    dask_client: Any | None,
+    mlflow_client: Any | None,
+    mlflow_error: str | None,
+    config_path: str | Path | None,
+    progress: ProgressHook | None,
+) -> ExitCode:
+    t_run = time.perf_counter()
+    store = None
+    if mlflow_client is not None:
+        from gridai.tracking.store import ModelStore
+
+        store = ModelStore(mlflow_client, cfg.tracking)
+    elif cfg.track_runs or cfg.model.uri.startswith("models:/"):
+        manifest.add_fallback("tracking", "tracking_unreachable", mlflow_error or "no MLflow client")
+    manifest.tracking = {"status": "pending" if store else "unreachable", "error": mlflow_error}
+
+    with manifest.step("data") as rec:
+        inputs = load_and_check(cfg, day, manifest)
+        manifest.inputs = {
+            "files": inputs.files,
+            "findings": [f.to_dict() for f in inputs.findings[:200]],
+            "n_findings": len(inputs.findings),
+            "gate_failed": inputs.gate_failed,
+        }
+        if config_path is not None and Path(config_path).is_file():
+            from gridai.pipelines.outputs import sha256_file
+
+            manifest.inputs["config"] = {"path": str(config_path), "sha256": sha256_file(config_path)}
+        rec["series"] = int(inputs.load.sizes["series"])
+    logger.info(
+        "data: %d series, %d findings, gates %s",
+        inputs.load.sizes["series"],
+        len(inputs.findings),
+        "failed" if inputs.gate_failed else "passed",
+    )
+
+    with manifest.step("forecast") as rec:
+        fco = forecast_day(cfg, day, inputs, manifest, store, mlflow_error)
+        manifest.model = fco.model_info
+        rec["model"] = fco.model_info.get("used")
+    logger.info(
+        "forecast: %s%s",
+        fco.model_info.get("used"),
+        " (substituted)" if fco.model_info["substituted"] else "",
+    )
+
+    with manifest.step("feeders") as rec:
+        works, nan_feeders = dayahead_write.feeder_works(cfg, day, inputs, fco.forecast, manifest)
+        total = len(works)
+
+        def done(name: str, _result: Any, _count: list[int] = [0]) -> None:  # noqa: B006 - a counter
+            _count[0] += 1
+            if progress is not None:
+                progress("feeders", _count[0], total)
+
+        common = {"dispatch": cfg.dispatch, "health": cfg.health}
+        if dask_client is not None:
+            outcomes: dict[str, FeederOutcome] = map_keyed(
+                dask_client,
+                run_feeder,
+                works,
+                prefix="feeder",
+                run_token=manifest.run_id,
+                retries=cfg.dask.retries,
+                common=common,
+                on_done=done,
+            )
+        else:
+            outcomes = run_local(run_feeder, works, common=common, on_done=done)
+        rec["feeders"] = len(outcomes)
+        rec["workers"] = sorted({o.worker for o in outcomes.values()})
+    infeasible = _record_feeders(manifest, outcomes, nan_feeders)
+    logger.info(
+        "feeders: %d dispatched, %d fallbacks",
+        len(outcomes),
+        sum(o.fallback is not None for o in outcomes.values()),
+    )
+
+    code = _exit_code(cfg, manifest, infeasible)
+    manifest.status = STATUS_BY_CODE[code]  # provisional, shown by the report; finish() confirms it
+    with manifest.step("write"):
+        dayahead_write.write_outputs(cfg, day, out, inputs, fco.forecast, works, outcomes, manifest)
+
+    manifest.steps["total"] = {"seconds": round(time.perf_counter() - t_run, 3), "status": "ok"}
+    manifest.finish(code)
+    manifest.outputs = out.digests()
+    manifest.write(out.path("run.json"))
+    out.publish()
+    logger.info("outputs published to %s (exit %d)", out.final, int(code))
+
+    if store is not None and cfg.track_runs:
+        with manifest.step("tracking"):
+            dayahead_write.log_to_mlflow(store, manifest, out.final)
+        if manifest.tracking.get("status") != "logged":
+            manifest.add_fallback("tracking", "tracking_unreachable", str(manifest.tracking.get("error")))
+            code = max(code, ExitCode.FALLBACK)
+            manifest.finish(code)
+        manifest.write(out.final / "run.json")
+    return code
+
+
+def _record_feeders(
+    manifest: RunManifest, outcomes: dict[str, FeederOutcome], nan_feeders: list[str]
+) -> list[str]:
+    infeasible = []
+    for name in sorted(outcomes):
+        o = outcomes[name]
+        manifest.feeders[name] = {
+            "status": o.status,
+            "objective": o.objective,
+            "fallback": o.fallback,
+            "reason": o.reason or None,
+            "costs": o.costs,
+            "seconds": o.seconds,
+            "solve_s": o.solve_s,
+            "worker": o.worker,
+            "network": o.network_summary,
+        }
+        if o.fallback is not None:
+            manifest.add_fallback("dispatch", o.fallback, o.reason, feeder=name)
+        if o.infeasible:
+            infeasible.append(name)
+    for name in nan_feeders:
+        manifest.feeders[name] = {
+            "status": "no_data",
+            "fallback": "no_data",
+            "reason": "the feeder's series has no data: no forecast, no dispatch",
+        }
+    return infeasible
+
+
+def _exit_code(cfg: DayAheadConfig, manifest: RunManifest, infeasible: list[str]) -> ExitCode:
+    if infeasible and not cfg.dispatch.idle_on_failure:
+        manifest.error = {
+            "type": GridAIInfeasibleError.__name__,
+            "message": f"no feasible dispatch for feeder(s) {', '.join(infeasible)} (published idle schedules)",
+        }
+        return ExitCode.INFEASIBLE
+    return ExitCode.FALLBACK if manifest.fallbacks else ExitCode.OK
+
+
+def _config_digest(cfg: DayAheadConfig) -> str:
+    import hashlib
+
+    return hashlib.sha256(cfg.model_dump_json().encode()).hexdigest()
+
+
+def _dask_info(client: Any | None) -> dict[str, Any]:
+    if client is None:
+        return {"mode": "in-process"}
+    try:
+        info = client.scheduler_info()
+        return {"mode": "dask", "scheduler": info.get("address"), "workers": len(info.get("workers", {}))}
+    except Exception:  # noqa: BLE001 - informational only
+        return {"mode": "dask"}

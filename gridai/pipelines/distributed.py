@@ -1,0 +1,162 @@
+"""Dask for per-feeder work: a client from config, and a retry-safe keyed map.
+
+* :func:`dask_client` gives a ``distributed.Client``: connected to ``scheduler`` when an address
+  is given (a cluster), otherwise to a ``LocalCluster`` started for the run and closed after it.
+  An unreachable scheduler raises :class:`~gridai.exceptions.GridAIUnreachableError` (exit 5).
+* :func:`map_keyed` submits one task per item with a **deterministic key** derived from the run
+  and the item name, and gathers the results into a dict keyed by item name. If a worker dies
+  mid-task, the scheduler reruns that task on another worker (up to ``retries`` times); the key
+  is the same, so a result can arrive at most once and is stored under its name exactly once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from pydantic import Field
+
+from gridai.config import StrictModel
+from gridai.exceptions import GridAIUnreachableError
+
+logger = logging.getLogger(__name__)
+
+
+class DaskConfig(StrictModel):
+    """Where per-feeder tasks run."""
+
+    scheduler: str | None = Field(
+        None,
+        description="Address of a running Dask scheduler (tcp://host:8786); none = start a LocalCluster.",
+    )
+    n_workers: int = Field(2, ge=1, description="Workers of the LocalCluster (ignored with a scheduler).")
+    threads_per_worker: int = Field(1, ge=1, description="Threads per LocalCluster worker.")
+    processes: bool = Field(
+        True, description="LocalCluster workers as processes (true) or threads in this process (false)."
+    )
+    memory_limit: str = Field("auto", description="Memory limit per LocalCluster worker (Dask syntax).")
+    retries: int = Field(2, ge=0, description="Times a task is rerun after its worker died or it raised.")
+    connect_timeout_s: float = Field(10.0, gt=0, description="Seconds to wait for the scheduler.")
+    dashboard: bool = Field(False, description="Serve the Dask dashboard of the LocalCluster (needs bokeh).")
+
+
+@contextlib.contextmanager
+def dask_client(cfg: DaskConfig) -> Iterator[Any]:
+    """A ``distributed.Client`` for the run, closed (and its LocalCluster stopped) on exit."""
+    from distributed import Client, LocalCluster
+
+    if cfg.scheduler:
+        try:
+            client = Client(cfg.scheduler, timeout=cfg.connect_timeout_s, set_as_default=False)
+        except (OSError, TimeoutError) as err:
+            raise GridAIUnreachableError(
+                f"Dask scheduler {cfg.scheduler} is unreachable: {err}", scheduler=cfg.scheduler
+            ) from None
+        logger.info(
+            "connected to Dask scheduler %s (%d workers)",
+            cfg.scheduler,
+            len(client.scheduler_info()["workers"]),
+        )
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    cluster = LocalCluster(
+        n_workers=cfg.n_workers,
+        threads_per_worker=cfg.threads_per_worker,
+        processes=cfg.processes,
+        memory_limit=cfg.memory_limit,
+        dashboard_address=":0" if cfg.dashboard else None,
+        host="127.0.0.1",
+    )
+    client = Client(cluster, set_as_default=False)
+    logger.info("started a LocalCluster with %d workers", cfg.n_workers)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+def task_key(prefix: str, run_token: str, name: str) -> str:
+    """Deterministic Dask key of one item's task: equal for a retry, distinct across items and runs."""
+    digest = hashlib.sha1(f"{run_token}:{name}".encode()).hexdigest()[:16]
+    return f"{prefix}-{name}-{digest}"
+
+
+def map_keyed(
+    client: Any,
+    fn: Callable[..., Any],
+    items: Mapping[str, Any],
+    *,
+    prefix: str,
+    run_token: str,
+    retries: int = 2,
+    common: Mapping[str, Any] | None = None,
+    on_done: Callable[[str, Any], None] | None = None,
+) -> dict[str, Any]:
+    """Run ``fn(item, **common)`` for every item on the cluster; results keyed by item name.
+
+    Parameters
+    ----------
+    items:
+        Work items by unique name (feeder name).
+    run_token:
+        Identifies the run; with the item name it makes each task key.
+    common:
+        Keyword arguments shared by every task, scattered once to the workers.
+    on_done:
+        Called with ``(name, result)`` as each task finishes (progress bars).
+
+    Raises
+    ------
+    Exception
+        The task's own exception once its retries are used up; ``KilledWorker`` when workers
+        keep dying on it.
+    """
+    from distributed import as_completed
+
+    common = dict(common or {})
+    shared = {k: client.scatter(v, broadcast=True, hash=False) for k, v in common.items()}
+    futures = {}
+    for name, item in items.items():
+        key = task_key(prefix, run_token, name)
+        futures[key] = (name, client.submit(fn, item, key=key, retries=retries, pure=False, **shared))
+    by_future = {fut.key: name for name, fut in futures.values()}
+    results: dict[str, Any] = {}
+    t0 = time.perf_counter()
+    try:
+        for fut in as_completed([f for _, f in futures.values()]):
+            name = by_future[fut.key]
+            result = fut.result()
+            if name in results:  # cannot happen with unique keys; guard the invariant anyway
+                raise RuntimeError(f"duplicate result for {name!r}")
+            results[name] = result
+            if on_done is not None:
+                on_done(name, result)
+    finally:
+        for _, fut in futures.values():
+            fut.release()
+    logger.info("%d %s tasks done in %.2f s", len(results), prefix, time.perf_counter() - t0)
+    return results
+
+
+def run_local(
+    fn: Callable[..., Any],
+    items: Mapping[str, Any],
+    *,
+    common: Mapping[str, Any] | None = None,
+    on_done: Callable[[str, Any], None] | None = None,
+) -> dict[str, Any]:
+    """The same contract as :func:`map_keyed`, in this process (no Dask)."""
+    results: dict[str, Any] = {}
+    for name, item in items.items():
+        results[name] = fn(item, **dict(common or {}))
+        if on_done is not None:
+            on_done(name, results[name])
+    return results
