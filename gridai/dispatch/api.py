@@ -6,10 +6,9 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandapower as pp
 import pandas as pd
 import xarray as xr
 
@@ -17,12 +16,14 @@ from gridai.dispatch.config import DispatchConfig
 from gridai.dispatch.explain import explain_elastic, precheck
 from gridai.dispatch.inputs import prepare_inputs
 from gridai.dispatch.model import DispatchModel, build_model
-from gridai.dispatch.network.ac_check import AcChecker
 from gridai.dispatch.network.lindistflow import injection_bus_positions
 from gridai.dispatch.scenarios import scenario_spread
 from gridai.dispatch.solve import SolveResult, Status, solve_model
 from gridai.dispatch.vpp import flexibility_envelope
 from gridai.exceptions import GridAIError, GridAIInfeasibleError
+
+if TYPE_CHECKING:
+    import pandapower as pp
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class DispatchResult:
     solve: SolveResult
     network: dict[str, dict[str, Any]] = field(default_factory=dict)
     voltages: pd.DataFrame | None = None
+    voltage_band: pd.DataFrame | None = None
     scenario_costs: dict[str, Any] | None = None
     envelope: pd.DataFrame | None = None
 
@@ -214,10 +216,14 @@ def _costs(dm: DispatchModel) -> tuple[dict[str, float], dict[str, Any] | None]:
     return costs, spread
 
 
-def _network_check(dm: DispatchModel) -> tuple[dict[str, dict[str, Any]], pd.DataFrame | None]:
+def _network_check(
+    dm: DispatchModel,
+) -> tuple[dict[str, dict[str, Any]], pd.DataFrame | None, pd.DataFrame | None]:
+    from gridai.dispatch.network.ac_check import AcChecker
+
     lm, data = dm.lm, dm.inputs
     out: dict[str, dict[str, Any]] = {}
-    vframes = []
+    vframes, bands = [], []
     for i, fi in enumerate(data.feeders):
         if fi.name not in dm.network or fi.radial is None or fi.load_scale is None or fi.cfg.network is None:
             continue
@@ -263,8 +269,13 @@ def _network_check(dm: DispatchModel) -> tuple[dict[str, dict[str, Any]], pd.Dat
         s_max = 1000.0 * rf.arrays.s_max_mva[rf.branch]
         with np.errstate(divide="ignore", invalid="ignore"):
             ldf_loading = np.where(np.isfinite(s_max)[:, None], 100 * np.hypot(p, q) / s_max[:, None], 0.0)
+        bands.append(pd.DataFrame({"time": data.times, "feeder": fi.name, "v_min_pu": v_ldf.min(axis=0),
+                                   "v_max_pu": v_ldf.max(axis=0)}))  # fmt: skip
         out[fi.name] = {
             "network": nc.network,
+            "v_min_limit_pu": nc.v_min_pu,
+            "v_max_limit_pu": nc.v_max_pu,
+            "v_margin_pu": nc.v_margin_pu,
             "lindistflow_v_min_pu": float(v_ldf.min()),
             "lindistflow_v_max_pu": float(v_ldf.max()),
             "lindistflow_max_loading_pct": float(np.nanmax(ldf_loading)) if ldf_loading.size else 0.0,
@@ -275,7 +286,8 @@ def _network_check(dm: DispatchModel) -> tuple[dict[str, dict[str, Any]], pd.Dat
             "ac_checked_intervals": [str(data.times[t]) for t in chosen],
             "violations": viol,
         }
-    return out, (pd.concat(vframes, ignore_index=True) if vframes else None)
+    cat = lambda fr: pd.concat(fr, ignore_index=True) if fr else None  # noqa: E731
+    return out, cat(vframes), cat(bands)
 
 
 def run_dispatch(
@@ -294,17 +306,18 @@ def run_dispatch(
     dm = build_model(cfg, data, name="dispatch_" + "_".join(feeders))
     res = _solve(cfg, dm, feeders)
     costs, spread = _costs(dm)
-    vpp = pd.DataFrame({"time": data.times, "agg_kw": dm.lm.value(dm.vpp_agg)})
+    agg_kw = sum((inj.sign * dm.lm.value(inj.block)).sum(axis=0) for inj in dm.injections)
+    vpp = pd.DataFrame({"time": data.times, "agg_kw": np.zeros(data.n_t) + agg_kw})
     if data.vpp_target_kw is not None:
         vpp["target_kw"] = data.vpp_target_kw
     envelope = None
-    if cfg.vpp.envelope:
+    if cfg.vpp.envelope and dm.vpp_agg is not None:
         t0 = time.perf_counter()
         lo, hi = flexibility_envelope(dm.lm, dm.vpp_agg, cfg.solve)
         vpp["env_min_kw"], vpp["env_max_kw"] = lo, hi
         envelope = vpp[["time", "env_min_kw", "env_max_kw"]].copy()
         logger.info("flexibility envelope: %d LPs in %.2f s", 2 * data.n_t, time.perf_counter() - t0)
-    network, voltages = _network_check(dm)
+    network, voltages, band = _network_check(dm)
     return DispatchResult(
         feeders=list(feeders),
         mode=mode or cfg.mode,
@@ -315,6 +328,7 @@ def run_dispatch(
         solve=res,
         network=network,
         voltages=voltages,
+        voltage_band=band,
         scenario_costs=spread,
         envelope=envelope,
     )

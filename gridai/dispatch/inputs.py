@@ -15,20 +15,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandapower as pp
 import pandas as pd
 import xarray as xr
 
 from gridai.dispatch.assets import EvArrays, FlexArrays, PvArrays
 from gridai.dispatch.config import DispatchConfig, FeederConfig
 from gridai.dispatch.network.lindistflow import RadialFeeder, orient_radial
-from gridai.dispatch.network.topology import feeder_arrays, load_network
-from gridai.dispatch.scenarios import median_path, scenario_paths
+from gridai.dispatch.scenarios import median_of, median_path, scenario_paths
 from gridai.dispatch.storage import BatteryArrays
 from gridai.exceptions import GridAIConfigError, GridAIDataError
+
+if TYPE_CHECKING:  # pandapower takes seconds to import: only when a feeder has a network
+    import pandapower as pp
 
 FORECAST_VAR = "load_forecast"
 
@@ -195,9 +196,11 @@ def prepare_inputs(
     hours, day = _local_hours(times, cfg.timezone)
     n_t = len(times)
 
+    values = np.asarray(da.values, dtype=float)  # (series, time, quantile)
+    q_levels = np.asarray(da["quantile"].values, dtype=float)
     paths, weights, levels = [], None, None
-    for i, _ in enumerate(fcs):
-        p, w, lv = scenario_paths(da.isel(series=i), cfg.scenarios.quantiles, mode)
+    for i, fc in enumerate(fcs):
+        p, w, lv = scenario_paths(values[i], q_levels, cfg.scenarios.quantiles, mode, fc.series_name)
         paths.append(p)
         weights, levels = w, lv
     assert weights is not None and levels is not None
@@ -207,11 +210,13 @@ def prepare_inputs(
         if fc.network is None:
             feeder_inputs.append(FeederInputs(fc.name, fc, None, None, None))
             continue
+        from gridai.dispatch.network.topology import feeder_arrays, load_network
+
         net = (nets or {}).get(fc.name) or load_network(fc.network.network)
         arrays = feeder_arrays(net, name=fc.network.network)
         rf = orient_radial(arrays)
         nominal_kw = 1000.0 * float(arrays.p_load_mw[rf.buses].sum())
-        peak = float(median_path(da.isel(series=i)).max())
+        peak = float(median_of(values[i], q_levels).max())
         if peak <= 0 or nominal_kw <= 0:
             raise GridAIDataError(
                 f"feeder {fc.name}: forecast peak {peak} or network load {nominal_kw} kW not positive",

@@ -16,11 +16,12 @@ from __future__ import annotations
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
 import scipy.sparse as sp
-from pyomo.core.base.var import VarData
+from pyomo.core.base.var import IndexedVar, VarData
 from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
 ArrayLike = np.ndarray | float | int
@@ -101,29 +102,81 @@ class Solution:
     row_dual: np.ndarray | None = None
 
 
-def _fill_var(var: pyo.Var, lb: np.ndarray, ub: np.ndarray, domain: object) -> None:
-    """Create the VarData of an (already constructed, ``dense=False``) indexed Var quickly.
+class ArrayVar(IndexedVar):
+    """A Pyomo indexed Var over ``0..n-1`` whose bounds (and solution) live in numpy arrays.
 
-    Pyomo's per-index construction costs several microseconds per variable; this sets the same
-    slots directly (value, bounds, domain, fixed, stale), which is what ``Var.construct`` does.
+    Its ``VarData`` are created on first access (``x[i]``, iteration, ``len``, any Pyomo
+    writer), with bounds from the arrays and the value from the owning model's current
+    solution. Building a 77,000-variable model thus costs no per-variable Python work; the
+    plain solver path and users who iterate see ordinary, fully populated Pyomo variables.
     """
-    ref = weakref.ref(var)
-    new = VarData.__new__
-    data = {}
-    lbl = [None if not np.isfinite(v) else float(v) for v in lb.tolist()]
-    ubl = [None if not np.isfinite(v) else float(v) for v in ub.tolist()]
-    for i, (lo, hi) in enumerate(zip(lbl, ubl, strict=True)):
-        v = new(VarData)
+
+    def __init__(
+        self, n: int, lb: np.ndarray, ub: np.ndarray, domain: object, block: VarBlock, owner: LinearModel
+    ):
+        super().__init__(pyo.RangeSet(0, n - 1), dense=False, domain=domain)
+        self._n = n
+        self._arr_lb = lb
+        self._arr_ub = ub
+        self._arr_domain = domain
+        self._block = block
+        self._owner = weakref.ref(owner)
+
+    def _new_data(self, i: int, sol: np.ndarray | None, ref: Any) -> VarData:
+        v = VarData.__new__(VarData)
         v._component = ref
         v._index = i
-        v._value = None
-        v._lb = lo
-        v._ub = hi
-        v._domain = domain
+        lo, hi = self._arr_lb[i], self._arr_ub[i]
+        v._lb = float(lo) if lo > -np.inf else None
+        v._ub = float(hi) if hi < np.inf else None
+        v._domain = self._arr_domain
         v._fixed = False
         v._stale = 0
-        data[i] = v
-    var._data = data
+        v._value = None
+        if sol is not None:
+            v.set_value(float(sol[self._block.offset + i]), skip_validation=True)
+        return v
+
+    def _solution(self) -> np.ndarray | None:
+        owner = self._owner()
+        return None if owner is None or owner.solution is None else owner.solution.x
+
+    def _getitem_when_not_present(self, index: Any) -> VarData:
+        obj = self._new_data(int(index), self._solution(), weakref.ref(self))
+        self.__dict__["_data"][index] = obj
+        return obj
+
+    def materialize(self) -> None:
+        """Create every missing VarData (in index order)."""
+        data: dict[Any, VarData] = self.__dict__["_data"]
+        if len(data) == self._n:
+            return
+        sol, ref = self._solution(), weakref.ref(self)
+        self._data = {i: data[i] if i in data else self._new_data(i, sol, ref) for i in range(self._n)}
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __contains__(self, idx: Any) -> bool:
+        return isinstance(idx, int | np.integer) and 0 <= int(idx) < self._n
+
+    def keys(self, *args: Any, **kw: Any) -> Any:
+        self.materialize()
+        return super().keys(*args, **kw)
+
+    def values(self, *args: Any, **kw: Any) -> Any:
+        self.materialize()
+        return super().values(*args, **kw)
+
+    def items(self, *args: Any, **kw: Any) -> Any:
+        self.materialize()
+        return super().items(*args, **kw)
+
+    def load_values(self, x: np.ndarray) -> None:
+        """Put the solution on the VarData that exist (the others read it when created)."""
+        off = self._block.offset
+        for i, v in self._data.items():
+            v.set_value(float(x[off + i]), skip_validation=True)
 
 
 class LinearModel:
@@ -178,9 +231,8 @@ class LinearModel:
             domain = pyo.Binary if (lo >= 0).all() and (hi <= 1).all() else pyo.Integers
         else:
             domain = pyo.Reals
-        var = pyo.Var(range(block.size), dense=False, domain=domain)
+        var = ArrayVar(block.size, lo, hi, domain, block, self)
         self.pyomo.add_component(name, var)
-        _fill_var(var, lo, hi, domain)
         self._col_lo.append(lo)
         self._col_hi.append(hi)
         self._integer.append(np.full(block.size, integer))
@@ -298,10 +350,12 @@ class LinearModel:
         return bool(self.arrays().integer.any())
 
     def pyomo_vars(self) -> list[VarData]:
-        """Pyomo VarData in global column order."""
+        """Pyomo VarData in global column order (creates them all)."""
         out: list[VarData] = []
         for name in self.blocks:
-            out.extend(getattr(self.pyomo, name).values())
+            var = getattr(self.pyomo, name)
+            var.materialize()
+            out.extend(var._data[i] for i in range(var._n))
         return out
 
     def to_pyomo(self) -> pyo.ConcreteModel:
@@ -347,10 +401,10 @@ class LinearModel:
 
     # -- solution access -------------------------------------------------------------------
     def set_solution(self, x: np.ndarray, row_dual: np.ndarray | None = None) -> None:
-        """Store a solution and load it onto the Pyomo variables."""
+        """Store a solution and load it onto the Pyomo variables (those not yet created get it on creation)."""
         self.solution = Solution(np.asarray(x, dtype=float), row_dual)
-        for v, val in zip(self.pyomo_vars(), self.solution.x.tolist(), strict=True):
-            v.set_value(val, skip_validation=True)
+        for name in self.blocks:
+            getattr(self.pyomo, name).load_values(self.solution.x)
 
     def value(self, block: VarBlock | str) -> np.ndarray:
         """Solution values of a variable family, shaped like it."""

@@ -48,7 +48,7 @@ class DispatchModel:
     battery: BatteryVars
     grid: GridVars
     injections: list[Injection]
-    vpp_agg: VarBlock
+    vpp_agg: VarBlock | None
     balance: RowFamily | None
     network: dict[str, LdfVars] = field(default_factory=dict)
     build_s: float = 0.0
@@ -115,8 +115,11 @@ def build_model(cfg: DispatchConfig, data: DispatchInputs, name: str = "dispatch
     add_emissions_cost(m, grid, data.carbon_kg_per_kwh, tariff.carbon_price_per_kg, data.weights, dt)
 
     # the virtual power plant
-    agg = add_vpp_aggregate(m, injections, n_t)
-    if data.vpp_target_kw is not None:
+    # (a variable only when tracked or enveloped: its rows couple every asset and slow the LP)
+    agg = None
+    if data.vpp_target_kw is not None or cfg.vpp.envelope:
+        agg = add_vpp_aggregate(m, injections, n_t)
+    if agg is not None and data.vpp_target_kw is not None:
         add_vpp_tracking(m, agg, data.vpp_target_kw, cfg.vpp.tracking_penalty_per_kwh, dt)
     return DispatchModel(m, data, bv, grid, injections, agg, balance, network, time.perf_counter() - t0)
 

@@ -29,38 +29,48 @@ def midpoint_weights(levels: Sequence[float]) -> np.ndarray:
     return np.diff(edges)
 
 
+def median_of(values: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """Median path of ``values`` ``(..., T, Q)`` at quantile ``levels`` (linear interpolation when 0.5 is absent)."""
+    levels = np.asarray(levels, dtype=float)
+    hit = np.flatnonzero(np.isclose(levels, 0.5))
+    if len(hit):
+        return np.asarray(values[..., hit[0]], dtype=float)
+    if len(levels) == 1:
+        return np.asarray(values[..., 0], dtype=float)
+    order = np.argsort(levels)
+    lv, v = levels[order], np.asarray(values, dtype=float)[..., order]
+    k = int(np.clip(np.searchsorted(lv, 0.5), 1, len(lv) - 1))
+    w = (0.5 - lv[k - 1]) / (lv[k] - lv[k - 1])
+    return (1 - w) * v[..., k - 1] + w * v[..., k]
+
+
 def median_path(da: xr.DataArray) -> np.ndarray:
     """The median path of a ``(time, quantile)`` forecast (interpolated when 0.5 is absent)."""
-    levels = np.asarray(da["quantile"].values, dtype=float)
-    if np.any(np.isclose(levels, 0.5)):
-        return np.asarray(da.sel(quantile=levels[np.isclose(levels, 0.5)][0]).values, dtype=float)
-    if len(levels) == 1:
-        return np.asarray(da.isel(quantile=0).values, dtype=float)
-    order = np.argsort(levels)
-    vals = np.asarray(da.transpose("time", "quantile").values, dtype=float)[:, order]
-    return np.array([np.interp(0.5, levels[order], row) for row in vals])
+    return median_of(da.transpose("time", "quantile").values, da["quantile"].values)
 
 
 def scenario_paths(
-    da: xr.DataArray, levels: Sequence[float] | None, mode: str
+    values: np.ndarray, levels: np.ndarray, chosen: Sequence[float] | None, mode: str, series: str = ""
 ) -> tuple[np.ndarray, np.ndarray, list[float]]:
-    """Load paths ``(S, T)``, weights ``(S,)`` and levels for ``mode`` ``deterministic``/``scenario``."""
+    """Load paths ``(S, T)``, weights ``(S,)`` and levels from a ``(T, Q)`` quantile forecast.
+
+    ``mode`` ``deterministic``: the median with weight 1; ``scenario``: the ``chosen`` levels
+    (default all) with midpoint weights.
+    """
     if mode == "deterministic":
-        return median_path(da)[None, :], np.ones(1), [0.5]
-    have = np.asarray(da["quantile"].values, dtype=float)
-    chosen = sorted(have.tolist()) if levels is None else sorted(levels)
-    missing = [q for q in chosen if not np.any(np.isclose(have, q))]
+        return median_of(values, levels)[None, :], np.ones(1), [0.5]
+    have = np.asarray(levels, dtype=float)
+    pick = sorted(have.tolist()) if chosen is None else sorted(chosen)
+    missing = [q for q in pick if not np.any(np.isclose(have, q))]
     if missing:
         raise GridAIDataError(
             f"scenario quantiles {missing} are not in the forecast (it has {sorted(have.tolist())})",
-            series=str(da.coords["series"].values) if "series" in da.coords else None,
+            series=series or None,
         )
-    paths = np.stack(
-        [np.asarray(da.sel(quantile=have[np.isclose(have, q)][0]).values, dtype=float) for q in chosen]
-    )
+    cols = [int(np.flatnonzero(np.isclose(have, q))[0]) for q in pick]
     # quantile crossing would make a "high" scenario lower than a "low" one: sort per interval
-    paths = np.sort(paths, axis=0)
-    return paths, midpoint_weights(chosen), chosen
+    paths = np.sort(np.asarray(values, dtype=float)[:, cols].T, axis=0)
+    return paths, midpoint_weights(pick), pick
 
 
 def scenario_spread(costs: np.ndarray, w: np.ndarray) -> dict[str, float]:

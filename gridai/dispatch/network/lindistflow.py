@@ -20,13 +20,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gridai.dispatch.assets import Injection
 from gridai.dispatch.linear import LinearModel, RowFamily, VarBlock
-from gridai.dispatch.network.topology import FeederArrays, check_radial
 from gridai.exceptions import GridAIDataError
+
+if TYPE_CHECKING:  # pandapower (behind topology) takes seconds to import: only when networks are used
+    from gridai.dispatch.network.topology import FeederArrays
 
 
 @dataclass
@@ -56,6 +59,8 @@ def orient_radial(arrays: FeederArrays, closed: np.ndarray | None = None) -> Rad
 
     Raises :class:`GridAIDataError` when the closed network is meshed.
     """
+    from gridai.dispatch.network.topology import check_radial
+
     state = arrays.closed if closed is None else np.asarray(closed, dtype=bool)
     check_radial(arrays, state)
     adj: dict[int, list[tuple[int, int]]] = {}
