@@ -118,10 +118,16 @@ def switching_sequence(
             types = [_type_of(rn, i) for i in ids]
             ops.append(("isolate", "open", k, ids, max(types, key=_TYPE_ORDER.__getitem__)))
     isolated = set(fault.open_branches)
+    dead_sec = {int(rn.section[b]) for b in dead}
+    sectionalise = []
     for kk in np.flatnonzero(a.closed & ~final_closed).tolist():
         if kk not in isolated:
             ids = _open_ids(rn, kk, (rn.sw_f[kk] + rn.sw_t[kk],))
-            ops.append(("open", "open", kk, ids, str(rn.open_type[kk])))
+            # opening the boundary of a faulted section is part of isolating the fault
+            bounds_dead = int(rn.section[a.f[kk]]) in dead_sec or int(rn.section[a.t[kk]]) in dead_sec
+            op = ("isolate" if bounds_dead else "open", "open", kk, ids, str(rn.open_type[kk]))
+            (ops if bounds_dead else sectionalise).append(op)
+    ops.extend(sectionalise)
     to_close = [int(k) for k in np.flatnonzero(~a.closed & final_closed)]
     steps: list[SwitchingStep] = []
     t_min = 0.0

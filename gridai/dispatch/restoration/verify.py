@@ -52,7 +52,7 @@ class Verdict:
 
         return {
             "passed": self.passed,
-            "checks": dict(self.checks),
+            "checks": {k: bool(v) for k, v in self.checks.items()},
             "problems": list(self.problems),
             "v_min_pu": num(self.v_min_pu),
             "v_max_pu": num(self.v_max_pu),
@@ -173,7 +173,7 @@ def _ac_checks(rn: RestorationNetwork, net: pp.pandapowerNet, supplied: set[int]
     if loading:
         worst = max(loading)
         v.max_loading_percent = worst[0]
-        v.checks["thermal_limits"] = worst[0] <= cfg.max_loading_percent + 1e-6
+        v.checks["thermal_limits"] = bool(worst[0] <= cfg.max_loading_percent + 1e-6)
         if not v.checks["thermal_limits"]:
             v.problems.append(f"{worst[1]} loaded {worst[0]:.1f} % > {cfg.max_loading_percent} %")
     else:
