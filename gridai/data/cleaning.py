@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from gridai.data.checks import Panel, runs
+from gridai.data.detection import BLOCKING_KINDS, detect, recall, structure
+from gridai.data.panel import Panel, run_points, runs
 from gridai.exceptions import Finding, GridAIDataError
 
 if TYPE_CHECKING:
@@ -36,75 +37,70 @@ logger = logging.getLogger(__name__)
 REPLACED = ("non_finite", "negative", "implausible_value", "flatline", "zero_flatline", "outlier")
 
 
-def _expand(
-    series: np.ndarray, start: np.ndarray, length: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Points of runs: ``(t, s, run index)``."""
-    rep = np.repeat(np.arange(len(length)), length)
-    offsets = np.arange(rep.size) - np.repeat(np.cumsum(length) - length, length)
-    return start[rep] + offsets, series[rep], rep
-
-
 def impute(
-    values: np.ndarray,
+    x: np.ndarray,
     step: pd.Timedelta,
     period_hours: float,
     interp_hours: float,
     max_hours: float,
     max_periods: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Fill NaN runs of a ``(time, series)`` array; return ``(filled, imputed_mask)``.
+) -> np.ndarray:
+    """Fill NaN runs of a ``(series, time)`` array **in place**; return the mask of filled points.
 
-    Vectorised over the missing points only (memory grows with the number of missing points).
+    Fill values are computed from the values present before any filling, then written, so a
+    filled point never donates to another. Work and memory grow with the number of missing
+    points only.
     """
-    t_len = values.shape[0]
-    out = values.copy()
-    s, a, n = runs(np.isnan(values))
+    t_len = x.shape[1]
+    s, a, n = runs(np.isnan(x))
+    filled = np.zeros(x.shape, dtype=bool)
     if len(n) == 0:
-        return out, np.zeros(values.shape, dtype=bool)
+        return filled
     hours = step / pd.Timedelta(hours=1)
     prev, nxt = a - 1, a + n
     linear = (n * hours <= interp_hours) & (prev >= 0) & (nxt < t_len)
     seasonal = ~linear & (n * hours <= max_hours)
     # 1. linear interpolation between the neighbours of the run
-    t, c, r = _expand(s[linear], a[linear], n[linear])
+    c1, t1, r = run_points(s[linear], a[linear], n[linear])
     p, q = prev[linear][r], nxt[linear][r]
-    w = (t - p) / (q - p)
-    out[t, c] = values[p, c] * (1 - w) + values[q, c] * w
-    # 2. mean of the same position in neighbouring seasonal periods
-    t, c, _ = _expand(s[seasonal], a[seasonal], n[seasonal])
+    w = (t1 - p) / (q - p)
+    v1 = x[c1, p] * (1 - w) + x[c1, q] * w
+    # 2. mean of the same position in up to max_periods seasonal periods before and after
+    c2, t2, _ = run_points(s[seasonal], a[seasonal], n[seasonal])
     period = max(1, int(round(pd.Timedelta(hours=period_hours) / step)))
-    total = np.zeros(len(t))
-    count = np.zeros(len(t))
+    total = np.zeros(len(t2))
+    count = np.zeros(len(t2))
     for k in range(1, max_periods + 1):
         for sign in (-1, 1):
-            tt = t + sign * k * period
+            tt = t2 + sign * k * period
             ok = (tt >= 0) & (tt < t_len)
-            donor = np.full(len(t), np.nan)
-            donor[ok] = values[tt[ok], c[ok]]
+            donor = np.full(len(t2), np.nan)
+            donor[ok] = x[c2[ok], tt[ok]]
             has = ~np.isnan(donor)
             total[has] += donor[has]
             count[has] += 1
-    fill = count > 0
-    out[t[fill], c[fill]] = total[fill] / count[fill]
-    imputed = np.isnan(values) & ~np.isnan(out)
-    return out, imputed
+    has = count > 0
+    x[c1, t1] = v1
+    x[c2[has], t2[has]] = total[has] / count[has]
+    filled[c1, t1] = True
+    filled[c2[has], t2[has]] = True
+    return filled
 
 
-def _finding_mask(findings: list[Finding], kind: str, names: list[str], shape: tuple[int, int]) -> np.ndarray:
-    """Columns named by findings of ``kind`` (``series=None`` -> all columns)."""
-    cols = np.zeros(shape[1], dtype=bool)
+def _rows_named(findings: list[Finding], kind: str, names: list[str]) -> np.ndarray:
+    """Rows (series) named by findings of ``kind`` (``series=None`` -> all rows)."""
+    rows = np.zeros(len(names), dtype=bool)
     index = {n: j for j, n in enumerate(names)}
     for f in findings:
         if f.kind != kind:
             continue
         if f.series is None:
-            cols[:] = True
+            rows[:] = True
         else:
             for name in str(f.series).split(","):
                 if name in index:
-                    cols[index[name]] = True
-    return cols
+                    rows[index[name]] = True
+    return rows
 
 
 def clean(ds: xr.Dataset, findings: list[Finding], cfg: QualityConfig | None = None) -> xr.Dataset:
@@ -117,6 +113,9 @@ def clean(ds: xr.Dataset, findings: list[Finding], cfg: QualityConfig | None = N
     point, and every invalid point that could not be filled and is now NaN (ORed with an existing
     ``imputed``); attrs gain ``cleaned=True``.
 
+    Given the very list ``check_load``/``check_weather`` returned for ``ds``, the detections are
+    reused; given any other list (e.g. a filtered copy), the points are detected again.
+
     Raises
     ------
     GridAIDataError
@@ -124,7 +123,7 @@ def clean(ds: xr.Dataset, findings: list[Finding], cfg: QualityConfig | None = N
         empty series, or an implausible load magnitude (wrong units / corrupt file). The message
         names the file, series and timestamps.
     """
-    from gridai.data.validation import BLOCKING_KINDS, QualityConfig, _detect
+    from gridai.data.validation import QualityConfig
 
     cfg = cfg or QualityConfig()
     kind = "load" if "load" in ds.data_vars else "weather"
@@ -140,28 +139,33 @@ def clean(ds: xr.Dataset, findings: list[Finding], cfg: QualityConfig | None = N
                 timestamps=[t for t in (f.start, f.end) if t],
                 kind=f.kind,
             )
-    _, masks, panel = _detect(ds, kind, cfg, only={f.kind for f in findings} & set(REPLACED))
+    _, panel = structure(ds, var, dim)
     if panel is None:  # pragma: no cover - structural findings are blocking above
         raise GridAIDataError("cannot clean: the time index is not regular", file=source)
+    x = panel.x
+    point_runs = recall(findings, ds, var)
+    if point_runs is None:
+        point_runs = detect(ds, kind, cfg, only={f.kind for f in findings} & set(REPLACED)).point_runs
     switches = {
         "outlier": cfg.cleaning.impute_outliers,
         "flatline": cfg.cleaning.impute_flatlines,
         "zero_flatline": cfg.cleaning.impute_flatlines,
     }
-    invalid = np.zeros(panel.values.shape, dtype=bool)
+    invalid = np.zeros(x.shape, dtype=bool)
     for k in REPLACED:
-        mask_key = "flatline" if k == "zero_flatline" else k
-        if not switches.get(k, True) or mask_key not in masks:
+        key = "flatline" if k == "zero_flatline" else k
+        if not switches.get(k, True) or key not in point_runs:
             continue
-        cols = _finding_mask(findings, k, panel.names, panel.values.shape)
-        if k in ("flatline", "zero_flatline"):
-            invalid |= _flat_kind(panel, masks[mask_key], zero=(k == "zero_flatline")) & cols
-        else:
-            invalid |= masks[mask_key] & cols
-    values = np.where(invalid, np.nan, panel.values)
+        s, a, n = point_runs[key]
+        keep = _rows_named(findings, k, panel.names)[s]
+        if key == "flatline":  # one set of runs holds both: a run's value tells which
+            keep &= (x[s, a] == 0) if k == "zero_flatline" else (x[s, a] != 0)
+        rows, cols, _ = run_points(s[keep], a[keep], n[keep])
+        invalid[rows, cols] = True
+    x[invalid] = np.nan
     period = cfg.cleaning.load_period_hours if kind == "load" else cfg.cleaning.weather_period_hours
-    filled, imputed = impute(
-        values,
+    filled = impute(
+        x,
         panel.step,
         period,
         cfg.cleaning.interpolate_max_hours,
@@ -169,34 +173,27 @@ def clean(ds: xr.Dataset, findings: list[Finding], cfg: QualityConfig | None = N
         cfg.cleaning.max_periods,
     )
     # an invalidated point that could not be imputed was still changed (to NaN): flag it too
-    out = _rebuild(ds, var, dim, panel, filled, imputed | invalid)
-    n_missing = int(np.isnan(filled).sum())
+    out = _rebuild(ds, var, dim, panel, filled | invalid)
     logger.info(
         "cleaned %s: %d points invalidated, %d imputed, %d still missing",
         source or kind,
         int(invalid.sum()),
-        int(out["imputed"].values.sum()),
-        n_missing,
+        int(filled.sum()),
+        int(np.isnan(x).sum()),
     )
     return out
 
 
-def _flat_kind(panel: Panel, mask: np.ndarray, zero: bool) -> np.ndarray:
-    """Split the flatline mask into its zero and non-zero runs."""
-    is_zero = panel.values == 0
-    return mask & is_zero if zero else mask & ~is_zero
-
-
-def _rebuild(
-    ds: xr.Dataset, var: str, dim: str, panel: Panel, filled: np.ndarray, imputed: np.ndarray
-) -> xr.Dataset:
+def _rebuild(ds: xr.Dataset, var: str, dim: str, panel: Panel, changed: np.ndarray) -> xr.Dataset:
+    """The output dataset: ``(time, dim)`` layout, the input's coordinates and attributes."""
     time = panel.time.values.astype("datetime64[ns]")
+    imputed = np.ascontiguousarray(changed.T)
     if "imputed" in ds.data_vars:
         prior = ds["imputed"].transpose("time", dim).reindex(time=time, fill_value=False).values.astype(bool)
-        imputed = imputed | prior
+        imputed |= prior
     out = ds.drop_vars([v for v in ds.data_vars if "time" in ds[v].dims]).drop_dims("time", errors="ignore")
     out = out.assign_coords(time=time)
-    out[var] = xr.DataArray(filled, dims=("time", dim), attrs=dict(ds[var].attrs))
+    out[var] = xr.DataArray(np.ascontiguousarray(panel.x.T), dims=("time", dim), attrs=dict(ds[var].attrs))
     out["imputed"] = xr.DataArray(
         imputed,
         dims=("time", dim),

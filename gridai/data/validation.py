@@ -35,19 +35,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import xarray as xr
 from pydantic import Field
 
 from gridai.config import StrictModel
-from gridai.data import checks
-from gridai.data.checks import Panel
+from gridai.data.cleaning import clean
+from gridai.data.detection import BLOCKING_KINDS, Findings, detect, remember
 from gridai.exceptions import Finding, GridAIDataError
 
 logger = logging.getLogger(__name__)
 
-BLOCKING_KINDS = frozenset({"duplicate_timestamp", "non_monotonic", "irregular_step", "empty_series"})
 SEVERITY_ORDER = {"info": 0, "warning": 1, "error": 2}
 
 
@@ -210,154 +207,12 @@ def _log_or_raise(strict: bool, finding: Finding, source: str | None = None) -> 
     )
 
 
-def _structure(ds: xr.Dataset, var: str, dim: str) -> tuple[list[Finding], Panel | None]:
-    """Index checks and the regular-grid panel (``None`` when the index cannot be put on a grid)."""
-    if var not in ds.data_vars or "time" not in ds[var].dims or dim not in ds[var].dims or ds[var].ndim != 2:
-        raise GridAIDataError(f"expected a variable {var!r} with dims (time, {dim}); got {dict(ds.sizes)}")
-    time = pd.DatetimeIndex(ds["time"].values)
-    names = [str(n) for n in ds[dim].values]
-    out: list[Finding] = []
-    if len(time) == 0:
-        raise GridAIDataError("the dataset has no timestamps")
-    dup = np.asarray(time.duplicated())
-    if dup.any():
-        out.append(
-            Finding(
-                "duplicate_timestamp",
-                "error",
-                f"{int(dup.sum())} duplicated timestamps, e.g. {[str(t) for t in time[dup][: checks.SHOW]]}",
-                start=time[dup][0].isoformat(),
-                end=time[dup][-1].isoformat(),
-                count=int(dup.sum()),
-            )
-        )
-    back = np.flatnonzero(np.asarray(time[1:] < time[:-1])) + 1
-    if len(back):
-        out.append(
-            Finding(
-                "non_monotonic",
-                "error",
-                f"timestamps go backwards {len(back)} times, first at {time[back[0]]} after {time[back[0] - 1]}",
-                start=time[back[0]].isoformat(),
-                count=len(back),
-            )
-        )
-    if out:
-        return out, None
-    if "resolution" in ds.attrs:
-        step = pd.Timedelta(pd.tseries.frequencies.to_offset(str(ds.attrs["resolution"])))  # type: ignore[arg-type]
-    elif len(time) > 1:
-        step = pd.Timedelta(pd.Series(time[1:] - time[:-1]).mode().iloc[0])
-    else:
-        step = pd.Timedelta(hours=1)
-    values = ds[var].transpose("time", dim).values.astype("float64")
-    off = np.asarray((time - time[0]) % step != pd.Timedelta(0))
-    if off.any():
-        out.append(
-            Finding(
-                "irregular_step",
-                "error",
-                f"{int(off.sum())} timestamps are off the {step} grid, e.g. {[str(t) for t in time[off][: checks.SHOW]]}",
-                start=time[off][0].isoformat(),
-                end=time[off][-1].isoformat(),
-                count=int(off.sum()),
-            )
-        )
-        time, values = time[~off], values[~off]
-    grid = pd.date_range(time[0], time[-1], freq=step)
-    rows = grid.get_indexer(time)
-    present = np.zeros(len(grid), dtype=bool)
-    present[rows] = True
-    if len(grid) != len(time):
-        full = np.full((len(grid), values.shape[1]), np.nan)
-        full[rows] = values
-        values = full
-        missing = grid[~present]
-        out.append(
-            Finding(
-                "missing_timestamps",
-                "warning",
-                f"{len(missing)} timestamps absent from the {step} grid, e.g. {[str(t) for t in missing[: checks.SHOW]]}",
-                start=missing[0].isoformat(),
-                end=missing[-1].isoformat(),
-                count=len(missing),
-            )
-        )
-    return out, Panel(values=values, time=grid, names=names, step=step, present=present)
-
-
-def _detect(
-    ds: xr.Dataset, kind: str, cfg: QualityConfig, only: set[str] | None = None
-) -> tuple[list[Finding], dict[str, np.ndarray], Panel | None]:
-    """Run the enabled checks (or just ``only``); return findings, masks of invalid points per kind, and the panel."""
-    var, dim = ("load", "series") if kind == "load" else ("temperature", "station")
-    findings, panel = _structure(ds, var, dim)
-    findings += checks.find_dst_transitions(
-        pd.DatetimeIndex(ds["time"].values),
-        str(ds.attrs.get("source_tz", "UTC")),
-        int(ds.attrs.get("dst_repeats_resolved", 0)),
-    )
-    masks: dict[str, np.ndarray] = {}
-    if panel is None:
-        return findings, masks, None
-    on = (set(checks.ALL_KINDS) if only is None else set(only)) - set(cfg.disabled_checks)
-    findings += checks.find_low_completeness(panel, cfg.min_completeness)
-    if "gap" in on:
-        findings += checks.find_gaps(panel, cfg.gap_error_hours)
-    f, masks["non_finite"] = checks.find_non_finite(panel)
-    findings += f
-    if kind == "load":
-        if not cfg.allow_negative and "negative" in on:
-            f, masks["negative"] = checks.find_negative(panel)
-            findings += f
-        limit = cfg.max_abs_load_kw / (1000.0 if ds.attrs.get("units") == "MW" else 1.0)
-        f, masks["implausible_value"] = checks.find_out_of_range(
-            panel, -limit, limit, "implausible_value", str(ds.attrs.get("units", "kW"))
-        )
-    else:
-        f, masks["implausible_value"] = checks.find_out_of_range(
-            panel, cfg.temperature_min_c, cfg.temperature_max_c, "implausible_value", "degC"
-        )
-    findings += f
-    invalid = np.zeros(panel.values.shape, dtype=bool)
-    for m in masks.values():
-        invalid |= m
-    work = Panel(np.where(invalid, np.nan, panel.values), panel.time, panel.names, panel.step, panel.present)
-    if "flatline" in on or "zero_flatline" in on:
-        f, flat = checks.find_flatlines(
-            work,
-            cfg.flatline_min_hours if kind == "load" else cfg.weather_flatline_min_hours,
-            zero_min_hours=cfg.zero_flatline_min_hours if kind == "load" else None,
-            night_max_hours=cfg.night_max_hours,
-            nightly_zero_day_fraction=cfg.nightly_zero_day_fraction,
-        )
-        findings += [x for x in f if x.kind in on]
-        masks["flatline"] = flat
-    if "outlier" in on:
-        f, masks["outlier"] = checks.find_outliers(
-            work, cfg.outlier_z, cfg.outlier_spike_ratio, cfg.outlier_half_window
-        )
-        findings += f
-    if "identical_series" in on:
-        findings += checks.find_identical(work)
-    if (
-        kind == "load"
-        and "level_shift" in on
-        and len(panel.time) * panel.step >= pd.Timedelta(days=2 * cfg.level_shift_window_days)
-    ):
-        findings += checks.find_level_shifts(
-            work, cfg.level_shift_ratio, cfg.level_shift_window_days, cfg.level_shift_common_mode
-        )
-    findings = [x for x in findings if x.kind in on or x.kind in BLOCKING_KINDS]
-    return findings, masks, panel
-
-
 def _check(
     ds: xr.Dataset, kind: str, strict: bool, source: str | None, cfg: QualityConfig | None
 ) -> list[Finding]:
     cfg = cfg or QualityConfig()
     source = source or ds.attrs.get("source_file")
-    findings, _, _ = _detect(ds, kind, cfg)
+    findings = remember(ds, kind, detect(ds, kind, cfg))
     for finding in sorted(findings, key=lambda f: SEVERITY_ORDER.get(f.severity, 0)):
         _log_or_raise(strict, finding, source)
     return findings
@@ -405,11 +260,10 @@ def findings_report(findings: dict[str, list[Finding]], **extra: Any) -> dict[st
     return out
 
 
-from gridai.data.cleaning import clean  # noqa: E402  (re-exported: clean acts on these findings)
-
 __all__ = [
     "BLOCKING_KINDS",
     "CleaningConfig",
+    "Findings",
     "QualityConfig",
     "check_load",
     "check_weather",
