@@ -195,3 +195,29 @@ def test_forecast_corrupted_artifact_exit_2(
         assert not (workdir / "corrupt").exists()
     finally:
         weights.write_bytes(good)
+
+
+@pytest.mark.parametrize(
+    ("config", "extra", "code", "message"),
+    [
+        pytest.param({"backtest": None}, [], 2, "no 'backtest' section", id="no-backtest"),
+        pytest.param(
+            {"backtest": {"train_end": "2024-01-01", "test_end": "2024-02-01"}},
+            [],
+            2,
+            "not inside",
+            id="period",
+        ),
+        pytest.param({"forecast": {"modle": "x"}}, [], 2, "unknown key 'forecast.modle'", id="typo-key"),
+        pytest.param({}, ["--tracking-uri", "http://127.0.0.1:{port}"], 5, "unreachable", id="unreachable"),
+    ],
+)
+def test_train_bad_input(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, config: dict, extra: list[str], code: int, message: str
+) -> None:
+    cfg = {**yaml.safe_load((workdir / "naive.yaml").read_text()), **config}
+    cfg = {k: v for k, v in cfg.items() if v is not None}
+    (workdir / "bad.yaml").write_text(yaml.safe_dump(cfg))
+    args = [a.format(port=free_port()) for a in extra]
+    got, out = gridai(workdir, monkeypatch, "train", "-c", "bad.yaml", *args)
+    assert got == code and message in out, out

@@ -6,6 +6,22 @@ history, the backtest metrics, ``metrics.json``, ``forecasts.csv`` and plots, an
 (Forecaster JSON + safetensors, no pickle). The registered version carries the backtest
 metric and the backtest definition as tags, so :func:`gridai.tracking.promotion.promote`
 can check that two versions were measured on the same backtest.
+
+The YAML read by ``gridai train -c`` (:class:`TrainConfig`; unknown keys are errors)::
+
+    forecast:                 # gridai.forecast.config.ForecastConfig
+      model: gridai_nn
+      issue_lead_hours: 0
+    data:                     # gridai.data.sources.read_source specs
+      load: gefcom2012
+      weather: gefcom2012
+    backtest:
+      train_end: 2007-07-01   # first test day
+      test_end: 2008-07-01    # day after the last test day
+      retrain_every_days: 0
+    final_fit_end: train_end  # the registered model is the backtested one
+    tracking:                 # gridai.tracking.config.TrackingConfig (all optional)
+      model_name: gridai-load
 """
 
 from __future__ import annotations

@@ -300,3 +300,31 @@ def signature_and_example(
         params=ParamSchema([ParamSpec("day", "string", day_str)]),
     )
     return signature, (frame, {"day": day_str})
+
+
+def check_no_pickle(directory: Path) -> None:
+    """Refuse to log a Forecaster whose saved files include pickles."""
+    bad = [
+        p.name
+        for p in directory.rglob("*")
+        if p.suffix in (".pkl", ".pickle", ".pt", ".pth", ".joblib", ".cloudpickle")
+    ]
+    if bad:
+        raise GridAIModelError(
+            f"Forecaster.save wrote pickle-based files {bad}; gridai models must be JSON + safetensors/npz only",
+            files=bad,
+        )
+
+
+def pip_requirements() -> list[str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from gridai import __version__
+
+    reqs = [f"gridai=={__version__}"]
+    for pkg in ("mlflow", "torch", "safetensors", "numpy", "pandas", "xarray"):
+        try:
+            reqs.append(f"{pkg}=={version(pkg)}")
+        except PackageNotFoundError:
+            continue
+    return reqs

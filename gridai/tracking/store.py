@@ -8,7 +8,6 @@ one process.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import shutil
@@ -23,10 +22,22 @@ import pandas as pd
 import xarray as xr
 
 from gridai import __version__
-from gridai.exceptions import GridAIError, GridAIModelError, GridAIUnreachableError
+from gridai.exceptions import GridAIModelError
 from gridai.tracking import pyfunc
 from gridai.tracking.config import TrackingConfig
 from gridai.tracking.connection import default_artifact_location
+from gridai.tracking.datasets import data_digest, load_dataset_entity
+from gridai.tracking.errors import mlflow_errors
+from gridai.tracking.loading import load_local_model
+
+__all__ = [
+    "LoggedForecaster",
+    "ModelStore",
+    "ResolvedModel",
+    "data_digest",
+    "load_local_model",
+    "mlflow_errors",
+]
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -35,7 +46,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 TAG_PREFIX = "gridai."
-MLMODEL_FILE = "MLmodel"
 
 
 @dataclass(frozen=True)
@@ -57,44 +67,6 @@ class ResolvedModel:
     run_id: str | None = None
     model_id: str | None = None
     local_path: str | None = None
-
-
-def data_digest(load: xr.Dataset) -> str:
-    """SHA-256 of the load values, timestamps and series names (hex)."""
-    h = hashlib.sha256()
-    h.update(np.ascontiguousarray(load["time"].values.astype("datetime64[ns]").astype("int64")).tobytes())
-    h.update("\x1f".join(map(str, load["series"].values)).encode())
-    h.update(np.ascontiguousarray(load["load"].transpose("time", "series").values, dtype="float64").tobytes())
-    return h.hexdigest()
-
-
-@contextlib.contextmanager
-def mlflow_errors(what: str, uri: str) -> Iterator[None]:
-    """Turn MLflow/transport failures into gridai errors naming ``uri``.
-
-    A missing resource -> :class:`GridAIModelError`; a refused/timed-out connection ->
-    :class:`GridAIUnreachableError`; anything else propagates.
-    """
-    import requests
-    from mlflow.exceptions import MlflowException
-
-    try:
-        yield
-    except GridAIError:
-        raise
-    except requests.RequestException as err:
-        raise GridAIUnreachableError(
-            f"{what}: tracking server {uri} is unreachable: {err}", uri=uri
-        ) from None
-    except MlflowException as err:
-        text = str(err)
-        if "Max retries exceeded" in text or "Connection refused" in text or "timed out" in text:
-            raise GridAIUnreachableError(
-                f"{what}: tracking server {uri} is unreachable: {text.splitlines()[0][:300]}", uri=uri
-            ) from None
-        if err.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "INVALID_PARAMETER_VALUE"):
-            raise GridAIModelError(f"{what}: {text.splitlines()[0][:300]}", uri=uri) from None
-        raise
 
 
 class ModelStore:
@@ -203,17 +175,10 @@ class ModelStore:
         The MLflow dataset digest is the first 32 hex digits of the SHA-256 of all values;
         the full digest is the run tag ``gridai.data.load_sha256``.
         """
-        import mlflow.data
         from mlflow.entities import DatasetInput, InputTag
 
         digest = data_digest(load)
-        values = load["load"].transpose("time", "series").values
-        frame = pd.DataFrame(values, columns=[str(c) for c in load["series"].values])
-        frame.insert(0, "time", pd.DatetimeIndex(load["time"].values))
-        dataset = mlflow.data.from_pandas(  # type: ignore[attr-defined]
-            frame, source=_gridai_source(source), name="load", digest=digest[:32]
-        )
-        entity = dataset._to_mlflow_entity()
+        entity = load_dataset_entity(load, source, digest)
         self.client.log_inputs(
             run_id, datasets=[DatasetInput(entity, tags=[InputTag("mlflow.data.context", context)])]
         )
@@ -255,7 +220,7 @@ class ModelStore:
             payload = Path(tmp) / pyfunc.PAYLOAD_DIR
             (payload / pyfunc.FORECASTER_DIR).mkdir(parents=True)
             forecaster.save(payload / pyfunc.FORECASTER_DIR)
-            _check_no_pickle(payload / pyfunc.FORECASTER_DIR)
+            pyfunc.check_no_pickle(payload / pyfunc.FORECASTER_DIR)
             (payload / pyfunc.INPUT_FILE).write_text(
                 json.dumps(pyfunc.input_metadata(load, weather), indent=1), encoding="utf-8"
             )
@@ -277,7 +242,7 @@ class ModelStore:
                     data_path=str(payload),
                     signature=signature,
                     input_example=example,
-                    pip_requirements=_pip_requirements(),
+                    pip_requirements=pyfunc.pip_requirements(),
                     mlflow_model=Model(
                         artifact_path=logged.artifact_location,
                         run_id=run_id,
@@ -444,118 +409,3 @@ class ModelStore:
             forecaster = load_local_model(self.download(resolved, tmp), self.loader)
         logger.info("loaded model %s%s", uri, f" (version {resolved.version})" if resolved.version else "")
         return forecaster, resolved
-
-
-def load_local_model(path: str | Path, loader: Callable[[Path], Any] | None = None) -> Any:
-    """Load a Forecaster from a local directory, without a tracking store.
-
-    ``path`` is an MLflow model directory logged by gridai (checksums verified), its
-    ``data/payload`` directory, or a Forecaster's own saved directory.
-
-    Raises
-    ------
-    GridAIModelError
-        The path does not exist, is not a gridai model, or is corrupted.
-    """
-    local = Path(str(path).removeprefix("file://"))
-    if not local.is_dir():
-        raise GridAIModelError(
-            f"model {path} does not exist: expected models:/<name>@<alias>, models:/<name>/<version> "
-            "or a local model directory",
-            uri=str(path),
-        )
-    payload = _payload_dir(local)
-    if payload is None:
-        return _load_plain(local, loader, str(path))
-    forecaster, _ = pyfunc.load_payload(payload, loader)
-    return forecaster
-
-
-def _gridai_source(uri: str) -> Any:
-    """An MLflow dataset source that records ``uri`` as given (a file, directory or dataset name)."""
-    from mlflow.data.dataset_source import DatasetSource
-
-    class GridAIDataSource(DatasetSource):
-        def __init__(self, uri: str) -> None:
-            self.uri = uri
-
-        @staticmethod
-        def _get_source_type() -> str:
-            return "gridai"
-
-        def load(self) -> str:
-            return self.uri
-
-        @staticmethod
-        def _can_resolve(raw_source: Any) -> bool:
-            return False
-
-        @classmethod
-        def _resolve(cls, raw_source: Any) -> GridAIDataSource:
-            return cls(str(raw_source))
-
-        def to_dict(self) -> dict[str, Any]:
-            return {"uri": self.uri}
-
-        @classmethod
-        def from_dict(cls, source_dict: dict[Any, Any]) -> GridAIDataSource:
-            return cls(str(source_dict["uri"]))
-
-    return GridAIDataSource(uri)
-
-
-def _payload_dir(local: Path) -> Path | None:
-    if (local / pyfunc.CHECKSUM_FILE).exists():
-        return local
-    if (local / MLMODEL_FILE).exists():
-        from mlflow.models import Model
-
-        try:
-            conf = Model.load(str(local / MLMODEL_FILE)).flavors.get("python_function", {})
-        except Exception as err:  # noqa: BLE001 - a broken MLmodel is a corrupted artifact
-            raise GridAIModelError(f"model artifact {local} has an unreadable MLmodel: {err}") from None
-        if conf.get("loader_module") != "gridai.tracking.pyfunc":
-            raise GridAIModelError(
-                f"model {local} is not a gridai model (python_function loader_module "
-                f"{conf.get('loader_module')!r}, expected 'gridai.tracking.pyfunc')",
-                file=str(local / MLMODEL_FILE),
-            )
-        return local / str(conf["data"])
-    return None
-
-
-def _load_plain(local: Path, loader: Callable[[Path], Any] | None, uri: str) -> Any:
-    try:
-        return (loader or pyfunc.default_loader)(local)
-    except GridAIModelError:
-        raise
-    except Exception as err:  # noqa: BLE001 - any loader failure means an unusable directory
-        raise GridAIModelError(
-            f"model directory {uri} cannot be loaded: {type(err).__name__}: {err}", file=uri
-        ) from err
-
-
-def _check_no_pickle(directory: Path) -> None:
-    """Refuse to log a Forecaster whose saved files include pickles."""
-    bad = [
-        p.name
-        for p in directory.rglob("*")
-        if p.suffix in (".pkl", ".pickle", ".pt", ".pth", ".joblib", ".cloudpickle")
-    ]
-    if bad:
-        raise GridAIModelError(
-            f"Forecaster.save wrote pickle-based files {bad}; gridai models must be JSON + safetensors/npz only",
-            files=bad,
-        )
-
-
-def _pip_requirements() -> list[str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    reqs = [f"gridai=={__version__}"]
-    for pkg in ("mlflow", "torch", "safetensors", "numpy", "pandas", "xarray"):
-        try:
-            reqs.append(f"{pkg}=={version(pkg)}")
-        except PackageNotFoundError:
-            continue
-    return reqs
