@@ -119,7 +119,7 @@ def switching_sequence(
             ops.append(("isolate", "open", k, ids, max(types, key=_TYPE_ORDER.__getitem__)))
     isolated = set(fault.open_branches)
     dead_sec = {int(rn.section[b]) for b in dead}
-    sectionalise = []
+    sectionalise: list[tuple[str, str, int, tuple[int, ...], str]] = []
     for kk in np.flatnonzero(a.closed & ~final_closed).tolist():
         if kk not in isolated:
             ids = _open_ids(rn, kk, (rn.sw_f[kk] + rn.sw_t[kk],))
