@@ -184,6 +184,8 @@ def promote(
         reason = f"version {candidate} is the first {alias!r}"
     elif force:
         reason = f"version {candidate} forced to {alias!r} (was version {previous})"
+    elif champ_value is None or cand_value is None:
+        reason = f"version {candidate} replaces version {previous}, which has no recorded {metric}"
     else:
         reason = (
             f"version {candidate} beats version {previous} on {metric}: {cand_value:.4g} vs {champ_value:.4g}"
