@@ -11,8 +11,6 @@ times); what can be represented but looks wrong (gaps, flatliners, outliers, ...
 
 from __future__ import annotations
 
-import csv
-import gzip
 import logging
 from pathlib import Path
 from typing import Literal
@@ -21,15 +19,15 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from gridai.data.csvtable import SHOW, parse_numeric, read_csv_text, read_wide_frame
 from gridai.data.io import resolve_input_file
 from gridai.data.resample import resample
 from gridai.data.schema import make_load_dataset, make_weather_dataset
-from gridai.data.timeindex import SHOW, check_order, parse_timestamps, step_of, to_interval_start
+from gridai.data.timeindex import check_order, parse_timestamps, step_of, to_interval_start
 from gridai.exceptions import GridAIDataError
 
 logger = logging.getLogger(__name__)
 
-TIMESTAMP_NAMES = ("timestamp", "time", "datetime", "date", "date_time", "datetime_utc", "time_utc")
 # Input units -> (canonical units, factor to them, whether the input is energy per interval).
 LOAD_UNIT_CONVERSIONS: dict[str, tuple[str, float, bool]] = {
     "W": ("kW", 1e-3, False),
@@ -39,143 +37,6 @@ LOAD_UNIT_CONVERSIONS: dict[str, tuple[str, float, bool]] = {
     "kWh": ("kW", 1.0, True),
     "MWh": ("MW", 1.0, True),
 }
-
-
-def read_header(path: Path) -> list[str]:
-    """First line of a (possibly gzip-compressed) text file, split as CSV."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:  # type: ignore[operator]
-            first = fh.readline()
-    except (OSError, UnicodeDecodeError) as err:
-        raise GridAIDataError(f"cannot read {path} as UTF-8 text: {err}", file=str(path)) from None
-    if not first.strip():
-        raise GridAIDataError(f"{path} is empty: expected a header line", file=str(path))
-    return next(csv.reader([first]))
-
-
-# Cell contents read as missing values (case variants listed: the parser matches exactly).
-NA_TOKENS = ["", "NA", "N/A", "n/a", "na", "NaN", "nan", "NAN", "NULL", "null", "None", "none", "-", "#N/A"]
-
-
-def _read_csv(path: Path, *, sep: str, text_columns: list[str], thousands: str | None) -> pd.DataFrame:
-    """pandas' C parser with exact (round-trip) float parsing; ``text_columns`` stay strings."""
-    return pd.read_csv(
-        path,
-        sep=sep,
-        dtype={c: str for c in text_columns},
-        keep_default_na=False,
-        na_values=NA_TOKENS,
-        skipinitialspace=True,
-        encoding="utf-8-sig",
-        float_precision="round_trip",
-        thousands=thousands,
-    )
-
-
-def _read_csv_frame(
-    path: Path, timestamp_col: str | None, sep: str, thousands: str | None
-) -> tuple[pd.DataFrame, str]:
-    """Read a wide CSV as text columns; return it and the name of the timestamp column."""
-    header = [h.strip() for h in read_header(path)]
-    dupes = sorted({h for h in header if header.count(h) > 1})
-    if dupes:
-        raise GridAIDataError(f"duplicated column names in the header of {path}: {dupes}", file=str(path))
-    if timestamp_col is not None:
-        if timestamp_col not in header:
-            raise GridAIDataError(
-                f"missing timestamp column {timestamp_col!r} in {path}; columns are {header[:10]}",
-                file=str(path),
-            )
-        ts = timestamp_col
-    else:
-        named = [h for h in header if h.lower() in TIMESTAMP_NAMES]
-        ts = named[0] if named else header[0]
-    raw_ts = [h for h in read_header(path) if h.strip() == ts]
-    try:
-        frame = _read_csv(path, sep=sep, text_columns=raw_ts, thousands=thousands)
-    except pd.errors.EmptyDataError:
-        raise GridAIDataError(f"{path} is empty: expected a header line", file=str(path)) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise GridAIDataError(f"{path} is not a well-formed CSV file: {err}", file=str(path)) from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    if frame.empty:
-        raise GridAIDataError(f"{path} has a header but no data rows", file=str(path))
-    unnamed = [c for c in frame.columns if c.startswith("Unnamed:") and bool(frame[c].isna().all())]
-    frame = frame.drop(columns=unnamed)  # trailing commas
-    if len(frame.columns) < 2:
-        raise GridAIDataError(
-            f"{path} needs a timestamp column and at least one data column; found {list(frame.columns)}",
-            file=str(path),
-        )
-    if timestamp_col is None and ts == frame.columns[0] and ts.lower() not in TIMESTAMP_NAMES:
-        as_number = pd.to_numeric(
-            frame[ts].str.replace(thousands or "\x00", "", regex=False), errors="coerce"
-        )
-        if as_number.notna().all():
-            raise GridAIDataError(
-                f"missing timestamp column in {path}: no column is named "
-                f"{'/'.join(TIMESTAMP_NAMES[:4])} and the first column {ts!r} holds numbers, not timestamps",
-                file=str(path),
-            )
-    return frame, ts
-
-
-def _cells(frame: pd.DataFrame, rows: np.ndarray, col: str, row_offset: int) -> str:
-    return ", ".join(f"row {int(i) + row_offset}: {frame[col].iloc[i]!r}" for i in rows[:SHOW])
-
-
-def parse_numeric(
-    frame: pd.DataFrame, columns: list[str], *, file: str, thousands: str | None, row_offset: int = 2
-) -> np.ndarray:
-    """Convert text columns to a float array; empty cells and NA markers become NaN.
-
-    Conversion goes through Python's correctly rounded ``float()``, so a value written with
-    ``repr`` (as pandas' ``to_csv`` does) reads back bit for bit.
-
-    Raises
-    ------
-    GridAIDataError
-        Text that is not a number, or values that are not finite (``inf``, overflow such as ``1e999``).
-    """
-    out = np.empty((len(frame), len(columns)), dtype="float64")
-    na_tokens = {"", "na", "nan", "n/a", "null", "none", "-", "#n/a"}
-    for j, col in enumerate(columns):
-        if frame[col].dtype.kind in "iuf":  # parsed by the C parser already (round-trip exact)
-            out[:, j] = frame[col].to_numpy(dtype="float64")
-            _reject_inf(frame, out[:, j], col, file, row_offset)
-            continue
-        text = frame[col].astype(str).str.strip()
-        if thousands:
-            text = text.str.replace(thousands, "", regex=False)
-        is_na = np.asarray(text.str.lower().isin(na_tokens))
-        cells = text.to_numpy(dtype=object)
-        cells[is_na] = "nan"
-        try:
-            arr = cells.astype(np.float64)
-        except ValueError:
-            coerced = pd.to_numeric(pd.Series(cells), errors="coerce")
-            bad = np.flatnonzero(np.asarray(coerced.isna()) & ~is_na)
-            raise GridAIDataError(
-                f"text in numeric column {col!r} of {file} ({len(bad)} cells, e.g. "
-                f"{_cells(frame, bad, col, row_offset)})",
-                file=file,
-                series=col,
-            ) from None
-        _reject_inf(frame, arr, col, file, row_offset)
-        out[:, j] = arr
-    return out
-
-
-def _reject_inf(frame: pd.DataFrame, arr: np.ndarray, col: str, file: str, row_offset: int) -> None:
-    inf = np.flatnonzero(np.isinf(arr))
-    if len(inf):
-        raise GridAIDataError(
-            f"values that are not finite numbers (infinite or beyond float64) in column {col!r} "
-            f"of {file} ({_cells(frame, inf, col, row_offset)})",
-            file=file,
-            series=col,
-        )
 
 
 def _convert_load_units(values: np.ndarray, units: str, step: pd.Timedelta) -> tuple[np.ndarray, str]:
@@ -298,7 +159,7 @@ def read_wide_csv(
         non-finite values in numeric columns. The message names file, column and rows.
     """
     p = resolve_input_file(path, what="CSV file")
-    frame, ts = _read_csv_frame(p, timestamp_col, sep, thousands)
+    frame, ts = read_wide_frame(p, timestamp_col, sep, thousands)
     parsed = parse_timestamps(frame[ts], tz=tz, file=str(p), column=ts)
     check_order(parsed.utc, file=str(p), column=ts, tz=tz, raw=frame[ts])
     names = [c for c in frame.columns if c != ts]
@@ -333,7 +194,7 @@ def _read_table(p: Path, text_columns: list[str]) -> pd.DataFrame:
 
         return read_parquet(p)
     try:
-        return _read_csv(p, sep=",", text_columns=text_columns, thousands=None)
+        return read_csv_text(p, sep=",", text_columns=text_columns, thousands=None)
     except pd.errors.EmptyDataError:
         raise GridAIDataError(f"{p} is empty: expected a header line", file=str(p)) from None
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
@@ -452,7 +313,7 @@ def read_weather_forecast_wide(
         As :func:`read_wide_csv`; an issue time after the time it forecasts; too many cells.
     """
     p = resolve_input_file(path, what="CSV file")
-    frame, ts = _read_csv_frame(p, timestamp_col, ",", None)
+    frame, ts = read_wide_frame(p, timestamp_col, ",", None)
     has_issue = issue_time_col in frame.columns and issue_time_col != ts
     parsed = parse_timestamps(frame[ts], tz=tz, file=str(p), column=ts)
     names = [c for c in frame.columns if c not in (ts, issue_time_col)]

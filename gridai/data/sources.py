@@ -21,6 +21,7 @@ from pydantic import Field
 
 from gridai.config import StrictModel
 from gridai.data import gefcom, readers
+from gridai.data.csvtable import read_header
 from gridai.data.io import read_netcdf, resolve_input_file
 from gridai.exceptions import GridAIDataError
 
@@ -55,7 +56,7 @@ def _is_gefcom_dir(path: Path, marker: str) -> bool:
 
 
 def _long_header(path: Path) -> bool:
-    header = {h.strip() for h in readers.read_header(path)}
+    header = {h.strip() for h in read_header(path)}
     return header >= LONG_COLUMNS
 
 
