@@ -20,7 +20,7 @@ from gridai.dispatch.restoration.explain import explain
 from gridai.dispatch.restoration.model import MilpData, build_model, healthy_buses, milp_data
 from gridai.dispatch.restoration.network import Fault, RestorationNetwork, locate_fault, prepare_network
 from gridai.dispatch.restoration.sequence import SwitchingStep, switching_sequence
-from gridai.dispatch.restoration.solver import solve_milp
+from gridai.dispatch.restoration.solver import Status, solve_milp
 from gridai.dispatch.restoration.verify import Verdict, verify_sequence
 
 logger = logging.getLogger(__name__)
@@ -33,8 +33,8 @@ class RestorationPlan:
     Attributes
     ----------
     status:
-        Solver outcome: ``"optimal"``, ``"time_limit"`` (best plan found, flagged),
-        ``"infeasible"`` or ``"error"``.
+        Solver outcome (:class:`~gridai.dispatch.solve.Status`): ``"optimal"``,
+        ``"feasible_timeout"`` (best plan found at the time limit, flagged), ``"infeasible"``, ...
     ok:
         A plan exists and passed verification (final state and every intermediate state).
     closed:
@@ -63,7 +63,7 @@ class RestorationPlan:
     solve_s: float
     build_s: float
     objective: float | None = None
-    bound: float | None = None
+    mip_gap: float | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -125,7 +125,7 @@ class RestorationPlan:
             "solve_s": round(self.solve_s, 4),
             "build_s": round(self.build_s, 4),
             "objective": self.objective,
-            "bound": self.bound,
+            "mip_gap": self.mip_gap,
             "notes": list(self.notes),
             "per_bus": per_bus,
         }
@@ -147,7 +147,7 @@ def _extract(
 
 
 def solve_restoration(
-    rn: RestorationNetwork, fault: Fault
+    rn: RestorationNetwork, fault: Fault, fast: bool = True
 ) -> tuple[str, np.ndarray, np.ndarray, float, float, Any, Any, list[str]]:
     """Build and solve the MILP; retry with the healthy area reconfigurable when frozen is infeasible."""
     cfg = rn.config
@@ -156,22 +156,22 @@ def solve_restoration(
     d = milp_data(rn, fault)
     m = build_model(d)
     build_s = time.perf_counter() - t0
-    out = solve_milp(m, cfg.time_limit_s, cfg.mip_rel_gap, 0.1 * d.op_weight)
+    out = solve_milp(m, cfg.time_limit_s, cfg.mip_rel_gap, fast=fast)
     solve_s = out.solve_s
-    if out.status == "infeasible" and not cfg.reconfigure_healthy_area:
+    if out.status == Status.INFEASIBLE.value and not cfg.reconfigure_healthy_area:
         notes.append("infeasible with the healthy area frozen (it violates limits already); "
                      "retried with switching and shedding allowed there")  # fmt: skip
         t0 = time.perf_counter()
         d = milp_data(rn, fault, freeze_healthy=False)
         m = build_model(d)
         build_s += time.perf_counter() - t0
-        out = solve_milp(m, cfg.time_limit_s, cfg.mip_rel_gap, 0.1 * d.op_weight)
+        out = solve_milp(m, cfg.time_limit_s, cfg.mip_rel_gap, fast=fast)
         solve_s += out.solve_s
     if out.has_solution:
         closed, frac = _extract(m, d, rn, fault)
     else:
         closed, frac = rn.arrays.closed.copy(), np.zeros(rn.arrays.n_bus)
-    return out.status, closed, frac, build_s, solve_s, out.objective, out.bound, notes
+    return out.status, closed, frac, build_s, solve_s, out.objective, out.mip_gap, notes
 
 
 def restore(
@@ -180,6 +180,7 @@ def restore(
     fault_buses: list[int] | tuple[int, ...] = (),
     config: RestorationConfig | None = None,
     name: str = "",
+    fast: bool = True,
 ) -> RestorationPlan:
     """Isolate the faulted lines/buses and restore as much priority-weighted load as possible.
 
@@ -194,11 +195,11 @@ def restore(
         else prepare_network(net, config or RestorationConfig(), name)
     )
     fault = locate_fault(rn, list(fault_lines), list(fault_buses))
-    status, closed, frac, build_s, solve_s, obj, bound, notes = solve_restoration(rn, fault)
+    status, closed, frac, build_s, solve_s, obj, gap, notes = solve_restoration(rn, fault, fast=fast)
     interrupted = ~healthy_buses(rn, fault)
     # buses dark in the normal state (no source at all) were not interrupted by this fault
     interrupted &= _normally_supplied(rn)
-    has_plan = status in ("optimal", "time_limit")
+    has_plan = status in (Status.OPTIMAL.value, Status.FEASIBLE_TIMEOUT.value)
     if has_plan:
         served_kw = rn.p_load_kw * frac
         steps = switching_sequence(rn, fault, closed, served_kw)
@@ -223,7 +224,7 @@ def restore(
     return RestorationPlan(
         rn=rn, fault=fault, status=status, ok=ok, closed=closed, served_fraction=frac, interrupted=interrupted,
         sequence=steps, verification=final, step_verifications=per_step, explanation=text, solve_s=solve_s,
-        build_s=build_s, objective=obj, bound=bound, notes=notes,
+        build_s=build_s, objective=obj, mip_gap=gap, notes=notes,
     )  # fmt: skip
 
 

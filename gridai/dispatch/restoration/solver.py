@@ -1,18 +1,17 @@
-"""Solve the restoration MILP with HiGHS through Pyomo's ``appsi_highs`` interface.
+"""Solve the restoration MILP with HiGHS through the shared solver layer.
 
-Kept in one small function so that it can move to the shared solver layer
-(``gridai.dispatch.solve``) without touching the model or the plan code.
+``fast`` (default) hands Pyomo's standard-form arrays to highspy; ``fast=False`` is the
+plain Pyomo ``appsi_highs`` path, kept as the reference (see ``gridai.dispatch.solve``).
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 
 import pyomo.environ as pyo
-from pyomo.contrib.appsi.base import TerminationCondition
-from pyomo.contrib.appsi.solvers import Highs
+
+from gridai.dispatch.solve import SolveOptions, Status, solve_model
 
 logger = logging.getLogger(__name__)
 
@@ -24,53 +23,37 @@ class MilpOutcome:
     Attributes
     ----------
     status:
-        ``"optimal"``, ``"time_limit"`` (best feasible plan loaded, flagged), ``"infeasible"``
-        or ``"error"``.
-    objective, bound:
-        Best objective found and best bound [kW-equivalent] (``None`` when unknown).
+        The shared :class:`~gridai.dispatch.solve.Status` value: ``"optimal"``,
+        ``"feasible_timeout"`` (best plan found at the time limit, flagged), ``"infeasible"``,
+        ``"timeout_no_solution"``, ``"error"``.
+    objective:
+        Best objective found [kW-equivalent] (``None`` without a solution).
+    mip_gap:
+        Relative gap of the returned solution [-].
     solve_s:
-        Wall time of translation plus HiGHS [s].
+        Translation plus HiGHS time [s].
     """
 
     status: str
     objective: float | None
-    bound: float | None
+    mip_gap: float
     solve_s: float
-
-    @property
-    def has_solution(self) -> bool:
-        return self.status in ("optimal", "time_limit")
+    has_solution: bool
 
 
 def solve_milp(
-    m: pyo.ConcreteModel, time_limit_s: float, mip_rel_gap: float, mip_abs_gap: float
+    m: pyo.ConcreteModel, time_limit_s: float, mip_rel_gap: float, fast: bool = True
 ) -> MilpOutcome:
-    """Solve ``m`` with appsi_highs, load the best solution found, map the status."""
-    t0 = time.perf_counter()
-    opt = Highs()
-    opt.config.load_solution = False
-    opt.config.stream_solver = False
-    opt.config.time_limit = time_limit_s
-    opt.config.mip_gap = mip_rel_gap
-    opt.highs_options = {"mip_abs_gap": mip_abs_gap, "threads": 1, "output_flag": False}
-    res = opt.solve(m)
-    tc = res.termination_condition
-    if tc == TerminationCondition.optimal:
-        status = "optimal"
-    elif tc in (TerminationCondition.maxTimeLimit, TerminationCondition.maxIterations) and (
-        res.best_feasible_objective is not None
-    ):
-        status = "time_limit"
-    elif tc in (TerminationCondition.infeasible, TerminationCondition.infeasibleOrUnbounded):
-        status = "infeasible"
-    elif tc == TerminationCondition.maxTimeLimit:
-        status = "time_limit_no_plan"
-    else:
-        status = "error"
-    if status in ("optimal", "time_limit"):
-        res.solution_loader.load_vars()
-    solve_s = time.perf_counter() - t0
-    logger.debug("restoration MILP %s in %.3f s", status, solve_s)
+    """Solve ``m``, load the best solution found onto its variables, map the status."""
+    res = solve_model(m, SolveOptions(fast=fast, time_limit_s=time_limit_s, mip_gap=mip_rel_gap, threads=1))
+    has = bool(res.has_solution)
     return MilpOutcome(
-        status=status, objective=res.best_feasible_objective, bound=res.best_objective_bound, solve_s=solve_s
+        status=str(res.status.value),
+        objective=float(res.objective) if has else None,
+        mip_gap=float(res.mip_gap),
+        solve_s=float(res.translate_s + res.solve_s),
+        has_solution=has,
     )
+
+
+__all__ = ["MilpOutcome", "Status", "solve_milp"]
