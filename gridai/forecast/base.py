@@ -144,15 +144,16 @@ class Forecaster(ABC):
         inputs, ok = make_day_inputs(panel, days, self.cfg.issue_lead_hours, strict=False)
         targets = day_targets(panel, inputs)
         ok &= np.isfinite(targets).all(axis=(1, 2))
-        min_days = self.cfg.min_train_days + self.cfg.validation_days
-        if ok.sum() < min_days:
+        n_ok = int(ok.sum())
+        # short histories: shrink the validation period to a fifth of the data (at least a week)
+        n_val = min(self.cfg.validation_days, max(7, n_ok // 5))
+        if n_ok < self.cfg.min_train_days + n_val:
             raise GridAIDataError(
-                f"only {int(ok.sum())} complete days (load of every series and weather) before "
-                f"{end or 'the end of the data'}; need at least {min_days} "
-                f"(min_train_days + validation_days)"
+                f"only {n_ok} complete days (load of every series and weather) before "
+                f"{end or 'the end of the data'}; need at least {self.cfg.min_train_days + n_val} "
+                f"(min_train_days {self.cfg.min_train_days} + {n_val} validation days)"
             )
         usable = inputs.subset(ok)
-        n_val = self.cfg.validation_days
         is_val = np.arange(len(usable.days)) >= len(usable.days) - n_val
         train, val = usable.subset(~is_val), usable.subset(is_val)
         self.series = list(self.hierarchy.nodes)

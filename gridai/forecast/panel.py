@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from gridai.data.schema import ROOT, summing_matrix, weather_known_at
+from gridai.data.schema import ROOT, summing_matrix
 from gridai.exceptions import GridAIDataError, GridAIModelError
 from gridai.features.lags import first_unobserved_index
 from gridai.features.weather import fill_stations
@@ -207,10 +207,24 @@ def build_panel(
 def _forecast_temps(
     panel: Panel, weather_forecast: xr.Dataset, issue: pd.Timestamp, times: pd.DatetimeIndex
 ) -> np.ndarray:
-    """Temperatures at ``times`` known at ``issue``: observed for intervals ended by then, else forecast."""
-    known = weather_known_at(weather_forecast, issue)["temperature"].transpose("time", "station")
-    known = known.sel(station=panel.stations) if "station" in known.coords else known
-    fc = known.reindex(time=times).values.astype(np.float64)
+    """Temperatures at ``times`` known at ``issue``.
+
+    Observed temperature for intervals ended by ``issue``; otherwise the latest forecast issued
+    at or before ``issue`` that covers the time (the newest issue first, then older ones).
+    """
+    t = np.datetime64(pd.Timestamp(issue).to_datetime64())
+    known = weather_forecast.sel(issue_time=weather_forecast["issue_time"] <= t)
+    if known.sizes["issue_time"] == 0:
+        raise GridAIDataError(
+            "no weather forecast was issued at or before the issue time", timestamps=[str(pd.Timestamp(t))]
+        )
+    known = known.isel(issue_time=slice(-4, None))["temperature"].transpose("issue_time", "time", "station")
+    if "station" in known.coords:
+        known = known.sel(station=panel.stations)
+    cube = known.reindex(time=times).values.astype(np.float64)
+    fc = cube[-1]
+    for k in range(cube.shape[0] - 2, -1, -1):
+        fc = np.where(np.isfinite(fc), fc, cube[k])
     idx = np.array([panel.index_of(t) for t in times])
     observed = (times + panel.step) <= issue
     obs = panel.temp_c[np.clip(idx, 0, len(panel.times) - 1)]
