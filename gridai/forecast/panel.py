@@ -218,10 +218,10 @@ def _forecast_temps(
         raise GridAIDataError(
             "no weather forecast was issued at or before the issue time", timestamps=[str(pd.Timestamp(t))]
         )
-    known = known.isel(issue_time=slice(-4, None))["temperature"].transpose("issue_time", "time", "station")
-    if "station" in known.coords:
-        known = known.sel(station=panel.stations)
-    cube = known.reindex(time=times).values.astype(np.float64)
+    temp = known.isel(issue_time=slice(-4, None))["temperature"].transpose("issue_time", "time", "station")
+    if "station" in temp.coords:
+        temp = temp.sel(station=panel.stations)
+    cube = np.asarray(temp.reindex(time=times).values, dtype=np.float64)
     fc = cube[-1]
     for k in range(cube.shape[0] - 2, -1, -1):
         fc = np.where(np.isfinite(fc), fc, cube[k])
