@@ -221,3 +221,25 @@ def test_train_bad_input(
     args = [a.format(port=free_port()) for a in extra]
     got, out = gridai(workdir, monkeypatch, "train", "-c", "bad.yaml", *args)
     assert got == code and message in out, out
+
+
+def test_train_with_bare_forecast_config_and_period_options(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """configs/forecast/*.yaml hold a bare ForecastConfig; data and period then come from options."""
+    flat = {"model": "seasonal_naive", "validation_days": 7, "min_train_days": 14, "holiday_country": None}
+    (workdir / "flat.yaml").write_text(
+        yaml.safe_dump({**flat, "progress_bar": False, "baseline_residual_days": 14})
+    )
+    code, out = gridai(
+        workdir, monkeypatch, "train", "-c", "flat.yaml", "--no-register",
+        "--load", "load.csv", "--weather", "weather.csv", "--train-end", TRAIN_END, "--test-end", TEST_END,
+    )  # fmt: skip
+    assert code == 0 and "version: -" in out, out
+    run_id = re.search(r"run_id: ([0-9a-f]{32})", out)
+    assert run_id, out
+    run = _tracking(workdir).client.get_run(run_id.group(1))
+    assert (
+        run.data.params["backtest.test_end"] == TEST_END
+        and run.data.params["forecast.model"] == "seasonal_naive"
+    )

@@ -22,17 +22,66 @@ CONFIG_HELP = "Training config (YAML): forecast, data, backtest, tracking."
 URI_HELP = "MLflow tracking URI; overrides the config and MLFLOW_TRACKING_URI (default sqlite:///mlflow.db)."
 
 
-def _train_config(config: Path | None, tracking_uri: str | None, *, required: bool) -> Any:
+#: Backtest period used with the bundled GEFCom2012 data when none is given: the issue's
+#: test year (2007-07-01 .. 2008-06-30), trained on everything before it.
+GEFCOM_PERIOD = {"train_end": "2007-07-01", "test_end": "2008-07-01"}
+
+
+def _train_config(
+    config: Path | None,
+    tracking_uri: str | None,
+    *,
+    required: bool,
+    train_end: str | None = None,
+    test_end: str | None = None,
+    load: str | None = None,
+    weather: str | None = None,
+) -> Any:
+    """The training config from ``config`` plus command-line overrides.
+
+    ``config`` is either a training config (a YAML mapping with a ``forecast:`` section, see
+    :class:`~gridai.pipelines.training.TrainConfig`) or a bare forecast config such as
+    ``configs/forecast/*.yaml`` (:class:`~gridai.forecast.config.ForecastConfig`), which is
+    then trained on the bundled GEFCom2012 data (or ``--load``/``--weather``) and backtested
+    on ``--train-end``/``--test-end`` (default for GEFCom2012: the 2007-07 .. 2008-06 test year).
+    """
+    import yaml
+
     from gridai.config import load_config, parse_config
     from gridai.exceptions import GridAIConfigError
+    from gridai.forecast.config import ForecastConfig
     from gridai.pipelines.training import TrainConfig
 
-    if config is not None:
-        cfg = load_config(TrainConfig, config)
-    elif required:
+    if config is None and required:
         raise GridAIConfigError("gridai train needs a config: -c configs/forecast/<name>.yaml")
-    else:
+    raw: Any = None
+    if config is not None and config.is_file():
+        try:
+            raw = yaml.safe_load(config.read_text(encoding="utf-8"))
+        except yaml.YAMLError:
+            raw = None  # load_config below reports it
+    if config is None:
         cfg = parse_config(TrainConfig, {}, source="defaults")
+    elif isinstance(raw, dict) and "forecast" in raw:
+        cfg = load_config(TrainConfig, config)
+    else:
+        forecast_cfg = load_config(ForecastConfig, config)
+        cfg = parse_config(TrainConfig, {}, source="defaults")
+        cfg.forecast = forecast_cfg
+    overrides = {"load": load, "weather": weather}
+    for key, value in overrides.items():
+        if value:
+            setattr(cfg.data, key, value)
+    period = dict(cfg.backtest.model_dump(mode="json")) if cfg.backtest is not None else {}
+    if not period and cfg.data.load.lower() == "gefcom2012" and cfg.data.weather.lower() == "gefcom2012":
+        period = dict(GEFCOM_PERIOD)
+    period.update({k: v for k, v in {"train_end": train_end, "test_end": test_end}.items() if v})
+    if period:
+        from gridai.pipelines.training import BacktestPeriodConfig
+
+        cfg.backtest = parse_config(
+            BacktestPeriodConfig, period, source=f"{config} backtest / --train-end --test-end"
+        )
     if tracking_uri:
         cfg.tracking.tracking_uri = tracking_uri
     return cfg
@@ -56,18 +105,37 @@ def train(
     tracking_uri: str | None = typer.Option(None, "--tracking-uri", help=URI_HELP),
     promote: bool = typer.Option(False, "--promote", help="Then try to make the new version champion."),
     no_register: bool = typer.Option(False, "--no-register", help="Log the run and model, do not register."),
+    train_end: str | None = typer.Option(None, "--train-end", help="First test day (overrides the config)."),
+    test_end: str | None = typer.Option(None, "--test-end", help="Day after the last test day (overrides)."),
+    load: str | None = typer.Option(
+        None, "--load", help="Load source (overrides the config; default gefcom2012)."
+    ),
+    weather: str | None = typer.Option(None, "--weather", help="Weather source (overrides the config)."),
 ) -> None:
     """Backtest on the config's period, fit, log to MLflow and register as a new version.
 
-    Prints the run id and the registered version.
+    The config is a training config (forecast/data/backtest/tracking sections) or a bare
+    forecast config (configs/forecast/*.yaml) trained on the bundled GEFCom2012 data and
+    backtested on its 2007-07-01 .. 2008-06-30 test year unless --load/--train-end/... say
+    otherwise. Prints the run id and the registered version.
     """
     from gridai.pipelines.training import read_training_data, train_and_register
 
-    cfg = _train_config(config, tracking_uri, required=True)
+    cfg = _train_config(
+        config,
+        tracking_uri,
+        required=True,
+        train_end=train_end,
+        test_end=test_end,
+        load=load,
+        weather=weather,
+    )
     with _limits(cfg.tracking):
         store = _store(cfg.tracking)
-        load, weather = read_training_data(cfg.data)
-        result = train_and_register(cfg, store, load, weather, register=not no_register, try_promote=promote)
+        load_ds, weather_ds = read_training_data(cfg.data)
+        result = train_and_register(
+            cfg, store, load_ds, weather_ds, register=not no_register, try_promote=promote
+        )
     system = result.metrics.get("system", {})
     typer.echo(f"run_id: {result.run_id}")
     typer.echo(f"model_uri: {result.model_uri}")
@@ -104,15 +172,11 @@ def forecast(
     from gridai.pipelines.training import read_training_data
     from gridai.tracking.store import load_local_model
 
-    cfg = _train_config(config, tracking_uri, required=False)
+    cfg = _train_config(config, tracking_uri, required=False, load=load, weather=weather)
     try:
         day = pd.Timestamp(date)
     except (ValueError, TypeError):
         raise GridAIDataError(f"--date {date!r} is not a date; expected YYYY-MM-DD") from None
-    if load:
-        cfg.data.load = load
-    if weather:
-        cfg.data.weather = weather
     if out.exists() and not out.is_dir():
         raise GridAIDataError(f"--out {out} exists and is not a directory", file=str(out))
     with _limits(cfg.tracking):
