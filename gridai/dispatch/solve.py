@@ -92,6 +92,7 @@ class SolveResult:
     message: str = ""
     has_solution: bool = False
     path: str = ""
+    solver_s: float = 0.0  # inside HiGHS (Highs.run / appsi solve) only
     explanation: list[str] = field(default_factory=list)
 
     @property
@@ -179,6 +180,7 @@ def solve_arrays(
     h = make_highs(lp, options)
     t1 = time.perf_counter()
     h.run()
+    t_run = time.perf_counter() - t1
     ms = h.getModelStatus()
     info = h.getInfo()
     has_primal = int(info.primal_solution_status) == 2  # kSolutionStatusFeasible
@@ -200,6 +202,7 @@ def solve_arrays(
         message=h.modelStatusToString(ms),
         has_solution=x is not None,
         path="fast-arrays",
+        solver_s=t_run,
     )
     return res, x, duals
 
@@ -250,6 +253,7 @@ def _solve_plain(
         opt.config.time_limit = float(options.time_limit_s)
     t0 = time.perf_counter()
     res = opt.solve(m)
+    t_run = time.perf_counter() - t0
     tc = res.termination_condition
     has = res.best_feasible_objective is not None
     mapping = {
@@ -282,6 +286,7 @@ def _solve_plain(
         message=str(tc),
         has_solution=has and status in (Status.OPTIMAL, Status.FEASIBLE_TIMEOUT),
         path="appsi_highs",
+        solver_s=t_run,
     )
     return result, duals
 
