@@ -186,7 +186,9 @@ def forecast(
         else:
             model, label = load_local_model(model_uri), model_uri
     load_ds, weather_ds = read_training_data(cfg.data)
-    _check_day(load_ds, weather_ds, day)
+    _check_day(
+        load_ds, weather_ds, day, str(getattr(model, "tz", "") or load_ds.attrs.get("source_tz", "UTC"))
+    )
     ds = model.predict(load_ds, weather_ds, day.date())
     write_forecast(ds, out)
     typer.echo(
@@ -194,18 +196,24 @@ def forecast(
     )
 
 
-def _check_day(load: Any, weather: Any, day: Any) -> None:
-    """Reject a target day whose weather is not in the data or that has no load history before it."""
+def _check_day(load: Any, weather: Any, day: Any, tz: str) -> None:
+    """Reject a target day (local to ``tz``) without load before it or without its own weather."""
     import pandas as pd
 
     from gridai.exceptions import GridAIDataError
 
+    start = pd.Timestamp(day.date()).tz_localize(tz).tz_convert("UTC").tz_localize(None)
+    end = (
+        (pd.Timestamp(day.date()) + pd.Timedelta(days=1)).tz_localize(tz).tz_convert("UTC").tz_localize(None)
+    )
     lt = pd.DatetimeIndex(load["time"].values)
     wt = pd.DatetimeIndex(weather["time"].values)
-    if not (lt[0] < day and wt[0] <= day and day + pd.Timedelta(days=1) <= wt[-1] + pd.Timedelta(hours=1)):
+    step = pd.Timedelta(str(weather.attrs.get("resolution", "1h")))
+    if not (lt[0] < start and wt[0] <= start and end <= wt[-1] + step):
         raise GridAIDataError(
             f"--date {day.date()} is outside the data: load {lt[0].date()} .. {lt[-1].date()}, "
-            f"weather {wt[0].date()} .. {wt[-1].date()}; the day needs load before it and its own weather",
+            f"weather {wt[0].date()} .. {wt[-1].date()} (UTC); the day ({tz}) needs load before it "
+            "and its own weather",
             timestamps=[str(day.date())],
         )
 
