@@ -231,3 +231,17 @@ def test_promotion_without_metric_needs_force(store: ModelStore, forecaster, dat
     with pytest.raises(GridAIModelError, match="no backtest metric"):
         promote(store, version)
     assert promote(store, version, force=True).promoted
+
+
+def test_http_limits_are_scoped(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from gridai.tracking.connection import mlflow_http_limits
+
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "99")
+    monkeypatch.delenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", raising=False)
+    with mlflow_http_limits(timeout_s=3, max_retries=1):
+        assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "3"
+        assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "1"
+    assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "99"
+    assert "MLFLOW_HTTP_REQUEST_MAX_RETRIES" not in os.environ
