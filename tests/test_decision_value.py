@@ -100,3 +100,22 @@ def test_gridai_dispatch_plans_by_hand(dv: ModuleType) -> None:
     assert pf[0] == pytest.approx(16.575, rel=1e-6)
     assert dv.value_captured(base, pf, pf) == pytest.approx(100.0)
     assert dv.value_captured(base, fc, pf) == pytest.approx(87.603305785, rel=1e-6)
+
+
+def test_copula_paths_follow_the_quantiles() -> None:
+    """Sampled paths: exact at the forecast levels, linear in the normal score, AR(1) scores."""
+    sys.path.insert(0, str(BENCH.parent))
+    from decision_value_scenarios import ar1_scores, normal_score_quantile
+    from scipy.special import ndtri
+
+    levels = np.array([0.1, 0.5, 0.9])
+    values = np.array([[8.0, 10.0, 13.0], [18.0, 20.0, 22.0]])  # (T=2, K=3)
+    z = np.stack([ndtri(levels)[[0, 2]], ndtri(levels)[[1, 1]], [0.0, 2 * ndtri(0.9)]])  # (S=3, T=2)
+    out = normal_score_quantile(values, levels, z)
+    np.testing.assert_allclose(out[0], [8.0, 22.0])
+    np.testing.assert_allclose(out[1], [10.0, 20.0])
+    np.testing.assert_allclose(out[2], [10.0, 24.0])  # extrapolated: slope 2 per z90 above 0.9
+    s = ar1_scores(np.random.default_rng(0), (20000, 3), rho=0.9)
+    assert abs(s.std() - 1) < 0.02
+    assert abs(np.corrcoef(s[:, 0], s[:, 1])[0, 1] - 0.9) < 0.01
+    assert abs(np.corrcoef(s[:, 0], s[:, 2])[0, 1] - 0.81) < 0.02

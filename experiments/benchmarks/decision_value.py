@@ -18,10 +18,12 @@ Set-up (issue #4, "Decision quality")
   - ``perfect``: planned on the actual load (perfect foresight);
   - ``naive``: on the seasonal-naive median (same hour last week);
   - ``<model>_median``: deterministic dispatch on the model's median;
-  - ``<model>_scenario``: scenario dispatch on the model's quantiles 0.1..0.9 (each quantile
-    a whole-day load path, midpoint-rule weights 0.15, 0.1 x 7, 0.15); the battery schedule
-    is first-stage (shared), import and the daily peak are per scenario, and the plan
-    minimises expected energy + demand cost.
+  - ``<model>_scenario``: gridai's scenario dispatch on the model's quantiles 0.1..0.9 (each
+    quantile a whole-day load path, midpoint-rule weights 0.15, 0.1 x 7, 0.15); the battery
+    schedule is first-stage (shared), import and the daily peak are per scenario, and the plan
+    minimises expected energy + demand cost;
+  - ``<model>_scenario_copula`` (exploratory): the same two-stage LP on 30 paths sampled from
+    the quantiles with hour-to-hour dependence (``decision_value_scenarios.py``).
 
 Settlement (:func:`settle`)
 ---------------------------
@@ -68,6 +70,7 @@ import xarray as xr
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from decision_value_forecasts import OUT, forecast_days  # noqa: E402
+from decision_value_scenarios import SEED, plan_day_paths  # noqa: E402
 
 logger = logging.getLogger("decision_value")
 
@@ -243,7 +246,10 @@ def run(
         for m, (fc, mode) in methods.items():
             t0 = time.perf_counter()
             da = fc.sel(time=times, series=zones)
-            p, plan_cost = plan_day(cfg, da, mode)
+            if mode == "copula":
+                p, plan_cost = plan_day_paths(cfg, da, SEED + i)
+            else:
+                p, plan_cost = plan_day(cfg, da, mode)
             secs[m] += time.perf_counter() - t0
             s = settle(load, p, price)
             cost[m][i], spill[m][i] = s.total, s.spilled_kwh
@@ -287,6 +293,13 @@ def main() -> None:
     ap.add_argument("--start", default="2008-01-01")
     ap.add_argument("--days", type=int, default=60)
     ap.add_argument("--refresh", action="store_true", help="retrain instead of reading cached forecasts")
+    ap.add_argument(
+        "--config", type=Path, default=None, help="ForecastConfig YAML for the models (default: defaults)"
+    )
+    ap.add_argument(
+        "--no-copula", action="store_true", help="skip the sampled-path (Gaussian copula) scenario rows"
+    )
+    ap.add_argument("--tag", default="", help="suffix of the forecast cache files (e.g. _tiny)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("gridai").setLevel(logging.WARNING)
@@ -301,7 +314,16 @@ def main() -> None:
     fcs: dict[str, xr.DataArray] = {}
     for model in ["seasonal_naive", *args.models]:
         all_days = [d.date() for d in days]
-        fcs[model] = forecast_days(model, load, weather, all_days, refresh=args.refresh)
+        own = model != "seasonal_naive"
+        fcs[model] = forecast_days(
+            model,
+            load,
+            weather,
+            all_days,
+            refresh=args.refresh,
+            config=args.config if own else None,
+            tag=args.tag if own else "",
+        )
     times = pd.DatetimeIndex(actual["time"].values)
     methods: dict[str, tuple[xr.DataArray, str]] = {
         "perfect": (
@@ -313,16 +335,18 @@ def main() -> None:
     for model in args.models:
         methods[f"{LABEL.get(model, model)}_median"] = (fcs[model], "deterministic")
         methods[f"{LABEL.get(model, model)}_scenario"] = (fcs[model], "scenario")
+        if not args.no_copula:
+            methods[f"{LABEL.get(model, model)}_scenario_copula"] = (fcs[model], "copula")
     res = run(methods, actual, power_kw, days)
 
     mape = {m: mape_pct(fc, actual) for m, (fc, _) in methods.items() if m != "perfect"}
     print(f"\nDecision value: {len(zones)} zones x {len(days)} days from {days[0].date()}, battery 20 % of mean "
           f"load, 4 h, round trip 0.85; forecasts issued 14 h ahead with observed temperature")  # fmt: skip
-    hdr = f"{'method':<18}{'MAPE %':>8}{'no-battery $':>14}{'settled $':>13}{'saving $':>11}{'planned $':>13}"
+    hdr = f"{'method':<26}{'MAPE %':>8}{'no-battery $':>14}{'settled $':>13}{'saving $':>11}{'planned $':>13}"
     print(hdr + f"{'spilled MWh':>13}{'value %':>9}")
     for m, r in res.items():
         mp = f"{mape[m]:8.2f}" if m in mape else f"{'-':>8}"
-        print(f"{m:<18}{mp}{r['cost_no_battery']:14,.0f}{r['settled_cost']:13,.0f}{r['saving']:11,.0f}"
+        print(f"{m:<26}{mp}{r['cost_no_battery']:14,.0f}{r['settled_cost']:13,.0f}{r['saving']:11,.0f}"
               f"{r['planned_cost']:13,.0f}{r['spilled_kwh'] / 1000:13.1f}{r['value_pct']:9.1f}")  # fmt: skip
     for model in args.models:
         lab = LABEL.get(model, model)
@@ -330,7 +354,7 @@ def main() -> None:
         print(f"{lab}: scenario dispatch - median dispatch = {gap:+.1f} percentage points")
     print("value % by zone:")
     for m, r in res.items():
-        print(f"  {m:<16} " + " ".join(f"{v:5.0f}" for v in r["value_pct_by_zone"].values()))
+        print(f"  {m:<24} " + " ".join(f"{v:5.0f}" for v in r["value_pct_by_zone"].values()))
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "decision_value.json").write_text(json.dumps({"mape_pct": mape, "methods": res}, indent=1))
     logger.info("done in %.0f s; details in %s", time.perf_counter() - t_start, OUT / "decision_value.json")
