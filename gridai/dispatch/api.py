@@ -230,12 +230,11 @@ def _network_check(
         nc, rf, ldf = fi.cfg.network, fi.radial, dm.network[fi.name]
         s_ref = int(np.argmax(data.weights))
         v_ldf = np.sqrt(np.clip(lm.value(ldf.w_pu2)[s_ref], 0, None))  # (N, T)
-        head = lm.value(dm.grid.imp)[s_ref, i] - (
-            lm.value(dm.grid.exp)[s_ref, i] if dm.grid.exp is not None else 0.0
-        )
+        # worst intervals: lowest LinDistFlow voltage, plus the highest voltage (reverse flow risk)
         n_chk = min(nc.ac_check_intervals, data.n_t)
-        order = np.argsort(-head)
-        chosen = sorted(set(order[: max(n_chk - 1, 1)].tolist()) | {int(np.argmin(head))}) if n_chk else []
+        order = np.argsort(v_ldf.min(axis=0), kind="stable")
+        picks = [*order[: max(n_chk - 1, 0)].tolist(), int(np.argmax(v_ldf.max(axis=0))), *order.tolist()]
+        chosen = sorted(list(dict.fromkeys(picks))[:n_chk])
         # per-interval planned injection per pandapower bus [MW]
         inj_mw = np.zeros((rf.n_bus, data.n_t))
         for inj in dm.injections:

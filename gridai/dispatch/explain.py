@@ -137,4 +137,4 @@ def explain_elastic(m: LinearModel, options: SolveOptions | None = None, max_ite
 
 def _describe(what: str, viol: np.ndarray, where: list[str]) -> str:
     more = f" and {len(viol) - len(where)} more" if len(viol) > len(where) else ""
-    return f"{what} cannot be met: short by up to {viol.max():.4g} at {'; '.join(where)}{more}"
+    return f"{what} would have to be broken by up to {viol.max():.4g} at {'; '.join(where)}{more}"

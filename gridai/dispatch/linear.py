@@ -289,6 +289,14 @@ class LinearModel:
         self._entries.append((fam.offset + r, np.asarray(cols, dtype=np.int64).ravel(), v.copy()))
         self._invalidate()
 
+    def free_rows(self, fam: RowFamily, mask: np.ndarray) -> None:
+        """Make the rows of ``fam`` selected by ``mask`` (family-shaped) free (no bounds)."""
+        k = list(self.families).index(fam.name)
+        flat = np.asarray(mask, dtype=bool).ravel()
+        self._row_lo[k][flat] = -np.inf
+        self._row_hi[k][flat] = np.inf
+        self._invalidate()
+
     # -- objective -------------------------------------------------------------------------
     def add_cost(self, name: str, cols: np.ndarray, coef: ArrayLike, constant: float = 0.0) -> None:
         """Add ``sum coef * x[cols] (+ constant)`` to the cost term ``name`` (minimised)."""

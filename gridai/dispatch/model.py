@@ -87,7 +87,7 @@ def build_model(cfg: DispatchConfig, data: DispatchInputs, name: str = "dispatch
     # grid exchange (recourse: per scenario) and the feeder balance / network
     import_limit = np.array([f.cfg.import_limit_kw or np.inf for f in data.feeders])
     allow_export = np.array([f.cfg.allow_export for f in data.feeders])
-    grid = add_grid_exchange(m, (n_s, n_f, n_t), import_limit, allow_export)
+    grid = add_grid_exchange(m, (n_s, n_f, n_t), import_limit, allow_export, [f.name for f in data.feeders])
     plain = [i for i, f in enumerate(data.feeders) if f.radial is None]
     balance = None
     if plain:
@@ -125,12 +125,10 @@ def build_model(cfg: DispatchConfig, data: DispatchInputs, name: str = "dispatch
 
 
 def _relax_rows(m: LinearModel, fam: RowFamily, feeders: list[int]) -> None:
-    """Drop the single-bus balance of network feeders (their balance is LinDistFlow's)."""
-    lo = m._row_lo[list(m.families).index(fam.name)].reshape(fam.shape)
-    hi = m._row_hi[list(m.families).index(fam.name)].reshape(fam.shape)
-    lo[:, feeders, :] = -np.inf
-    hi[:, feeders, :] = np.inf
-    m._invalidate()
+    """Free the single-bus balance rows of network feeders (their balance is LinDistFlow's)."""
+    mask = np.zeros(fam.shape, dtype=bool)
+    mask[:, feeders, :] = True
+    m.free_rows(fam, mask)
 
 
 __all__ = ["DispatchModel", "build_model", "add_injections_to_rows"]

@@ -34,17 +34,28 @@ class GridVars:
 
 
 def add_grid_exchange(
-    m: LinearModel, shape: tuple[int, int, int], import_limit_kw: np.ndarray, allow_export: np.ndarray
+    m: LinearModel,
+    shape: tuple[int, int, int],
+    import_limit_kw: np.ndarray,
+    allow_export: np.ndarray,
+    feeder_names: Sequence[str] = (),
 ) -> GridVars:
     """Import ``0 <= imp[s,f,t] <= import_limit_kw[f]`` and export ``0 <= exp[s,f,t]`` [kW] (export only
     where allowed)."""
+    names = [f"feeder {f}" for f in feeder_names] if len(feeder_names) else None
+    lab = ([f"scenario {s}" for s in range(shape[0])], names, m.tlabels(shape[2]))
     imp = m.add_var(
-        "grid_import_kw", shape, 0.0, import_limit_kw[None, :, None], description="grid import [kW]"
+        "grid_import_kw",
+        shape,
+        0.0,
+        import_limit_kw[None, :, None],
+        description="grid import [kW]",
+        labels=lab,
     )
     exp = None
     if allow_export.any():
         ub = np.where(allow_export, np.inf, 0.0)[None, :, None]
-        exp = m.add_var("grid_export_kw", shape, 0.0, ub, description="grid export")
+        exp = m.add_var("grid_export_kw", shape, 0.0, ub, description="grid export [kW]", labels=lab)
     return GridVars(imp, exp)
 
 
