@@ -18,10 +18,6 @@ from typer.testing import CliRunner
 from gridai.cli.main import app
 from gridai.testing import synthetic_load, synthetic_weather, write_wide_csv
 
-# gridai/forecast/nn.py (models engineer) calls float(loss) on a grad tensor; torch warns. Remove
-# this filter once that line uses loss.item() / loss.detach().
-pytestmark = pytest.mark.filterwarnings("ignore:Converting a tensor with requires_grad=True:UserWarning")
-
 TRAIN_END, TEST_END = "2023-02-08", "2023-02-11"
 DAY = "2023-02-12"
 

@@ -204,6 +204,7 @@ def train_and_register(
         )
     period = cfg.backtest
     check_period(load, period)
+    cfg = with_gefcom_holidays(cfg)
     source = source or {"load": cfg.data.load, "weather": cfg.data.weather}
     train_end = pd.Timestamp(period.train_end)
     test_end = pd.Timestamp(period.test_end)
@@ -255,6 +256,20 @@ def train_and_register(
         version = store.register(logged, tags) if register else None
     promotion = promote(store, version) if (register and try_promote and version is not None) else None
     return TrainResult(run_id, logged.model_uri, version, metrics, digest, timings, promotion)
+
+
+def with_gefcom_holidays(cfg: TrainConfig) -> TrainConfig:
+    """Add GEFCom2012's Holiday_List to ``extra_holidays`` when training on the bundled copy.
+
+    Only when the load source is ``gefcom2012`` and the config lists no extra holidays
+    itself (the competition ships its own holiday list; the benchmark uses it too).
+    """
+    if cfg.data.load.lower() != "gefcom2012" or cfg.forecast.extra_holidays:
+        return cfg
+    from gridai.data.gefcom import read_gefcom_holidays
+
+    forecast = cfg.forecast.model_copy(update={"extra_holidays": read_gefcom_holidays()})
+    return cfg.model_copy(update={"forecast": forecast})
 
 
 def version_tags(cfg: TrainConfig, metrics: dict[str, Any], test_digest: str, run_id: str) -> dict[str, str]:
