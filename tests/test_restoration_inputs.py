@@ -146,3 +146,11 @@ def test_cli_bad_fault_line_exits_2(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["restore", "--network", "case33bw", "--fault-line", "77", "--json"])
     assert res.exit_code == int(ExitCode.BAD_INPUT)
     assert "line 77" in res.output
+
+
+def test_fault_on_normally_open_tie_opens_its_closed_end() -> None:
+    """cigre_mv line 12 is a tie open at bus 7 (switch 1) and closed at bus 6 (switch 0):
+    isolating a fault on it opens switch 0, and nothing else changes."""
+    plan = restore(load_network("cigre_mv"), [12], name="cigre_mv")
+    assert [(s.branch, s.switch_ids, s.phase) for s in plan.sequence] == [("line 12", (0,), "isolate")]
+    assert plan.ok and plan.interrupted_kw == 0.0

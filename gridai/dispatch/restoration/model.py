@@ -54,6 +54,8 @@ class MilpData:
     u_min: float
     shed_whole_bus: bool
     u_max: float
+    flow_cap_p: float  # no operable branch carries more than the outage area's load [pu]
+    flow_cap_q: float
     op_weight: float  # objective weight of one unit of operation cost [kW-equivalent]
 
 
@@ -96,10 +98,9 @@ def milp_data(rn: RestorationNetwork, fault: Fault, freeze_healthy: bool | None 
     forced_open[list(fault.open_branches)] = True
     operable = rn.operable.copy()
     sheddable = rn.sheddable.copy()
-    if freeze_healthy:
-        healthy = healthy_buses(rn, fault)
-        operable &= ~(a.closed & healthy[a.f] & healthy[a.t])
-        sheddable &= ~healthy
+    healthy = healthy_buses(rn, fault) if freeze_healthy else np.zeros(a.n_bus, dtype=bool)
+    operable &= ~(a.closed & healthy[a.f] & healthy[a.t])
+    sheddable &= ~healthy
     active = (operable | a.closed) & ~forced_open
     br = np.flatnonzero(active)
     section, n_section, all_src = sections(a, a.closed & ~operable & ~forced_open)
@@ -121,13 +122,19 @@ def milp_data(rn: RestorationNetwork, fault: Fault, freeze_healthy: bool | None 
     s_base_kw = a.s_base_mva * 1e3
     v_lo = cfg.v_min_pu + cfg.voltage_margin_pu
     v_hi = cfg.v_max_pu - cfg.voltage_margin_pu
+    u_hi = v_hi**2
+    if (p_kw >= 0).all() and (rn.q_load_kvar >= 0).all() and np.allclose(rn.tau2, 1.0) and len(sources):
+        # pure loads, no taps: voltage only falls away from a source, so no bus exceeds the highest setpoint
+        u_hi = min(u_hi, float(np.nanmax(rn.u_source[sources])))
     return MilpData(
         n_bus=a.n_bus, n_section=n_section, section=section, branches=br, operable=operable[br],
         normally_closed=a.closed[br], f=a.f[br], t=a.t[br], r=a.r_pu[br], x=a.x_pu[br], tau2=rn.tau2[br],
         rating_pu=rn.rating_mva[br] / a.s_base_mva, op_cost=op_cost, source_sections=src_sections,
         dead_sections=dead_sections, sources=sources, u_source=rn.u_source, p_pu=p_kw / s_base_kw,
         q_pu=rn.q_load_kvar / s_base_kw, weighted_kw=weighted, shed_binary=sheddable & (p_kw > 0),
-        u_min=v_lo**2, shed_whole_bus=cfg.shed_whole_bus_loads, u_max=v_hi**2, op_weight=float(op_weight),
+        u_min=v_lo**2, shed_whole_bus=cfg.shed_whole_bus_loads, u_max=u_hi, op_weight=float(op_weight),
+        flow_cap_p=float(np.abs(p_kw[~healthy]).sum() / s_base_kw) + 1e-6,
+        flow_cap_q=float(np.abs(rn.q_load_kvar[~healthy]).sum() / s_base_kw) + 1e-6,
     )  # fmt: skip
 
 
@@ -248,12 +255,13 @@ def add_power_balance(m: pyo.ConcreteModel, d: MilpData) -> None:
 
 
 def add_branch_limits(m: pyo.ConcreteModel, d: MilpData) -> None:
-    """No flow on open branches, ``|P_a|, |Q_a| <= M x_a`` with ``M`` the total absolute load
-    [pu]; thermal limit as the inner octagon of ``P^2 + Q^2 <= S^2``:
+    """No flow on open branches, ``|P_a|, |Q_a| <= M x_a`` with ``M`` the absolute load of the
+    buses not supplied after isolation [pu]; thermal limit as the inner octagon of ``P^2 + Q^2 <= S^2``:
     ``|P|, |Q| <= S cos(pi/8)``, ``|P| + |Q| <= sqrt(2) S cos(pi/8)`` [pu]."""
-    big_p = float(np.abs(d.p_pu).sum()) + 1e-6
-    big_q = float(np.abs(d.q_pu).sum()) + 1e-6
-    big = big_p + big_q
+    # only outage-area load flows through operable branches: healthy buses are fed along fixed paths
+    big_p = d.flow_cap_p
+    big_q = d.flow_cap_q
+    big = float(np.abs(d.p_pu).sum() + np.abs(d.q_pu).sum())  # no branch carries more than all load
     m.open_p_pos = pyo.Constraint(m.OA, rule=lambda m, j: m.P[j] <= big_p * m.x[j])
     m.open_p_neg = pyo.Constraint(m.OA, rule=lambda m, j: -m.P[j] <= big_p * m.x[j])
     m.open_q_pos = pyo.Constraint(m.OA, rule=lambda m, j: m.Q[j] <= big_q * m.x[j])

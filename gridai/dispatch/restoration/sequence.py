@@ -113,8 +113,17 @@ def switching_sequence(
     state = a.closed.copy()
     ops: list[tuple[str, str, int, tuple[int, ...], str]] = []
     for k in fault.open_branches:
-        if a.closed[k]:
-            ids = _open_ids(rn, k, (rn.sw_f[k], rn.sw_t[k]))
+        # each end of a faulted line needs an open switch: a tie is open at one end only
+        if rn.line_switches_virtual:
+            ends = (rn.sw_f[k],) if a.closed[k] else ()
+        else:
+            ends = tuple(
+                e
+                for e in (rn.sw_f[k], rn.sw_t[k])
+                if e and all(bool(rn.net.switch.at[i, "closed"]) for i in e)
+            )
+        ids = _open_ids(rn, k, ends)
+        if ids:
             types = [_type_of(rn, i) for i in ids]
             ops.append(("isolate", "open", k, ids, max(types, key=_TYPE_ORDER.__getitem__)))
     isolated = set(fault.open_branches)
