@@ -111,8 +111,12 @@ class AcChecker:
         # numba's first compilation costs ~10 s: worth it only on large networks
         self.numba = len(net.bus) > 2000 if numba is None else numba
         if closed is not None:
-            if arrays is None:
-                raise ValueError("closed needs the FeederArrays it refers to")
+            if arrays is None:  # the default flattening of the same net: branch order is deterministic
+                from gridai.dispatch.network.topology import feeder_arrays
+
+                arrays = feeder_arrays(net)
+            if len(closed) != arrays.n_branch:
+                raise ValueError(f"closed has {len(closed)} entries, the network has {arrays.n_branch} branches")
             apply_branch_states(self.net, arrays, closed)
         self._load_p0 = self.net.load["p_mw"].to_numpy(copy=True)
         self._load_q0 = self.net.load["q_mvar"].to_numpy(copy=True)
@@ -217,7 +221,8 @@ def run_ac_check(
     p_load_mw_by_bus:
         Replace the load per bus [MW] (after scaling; loads at one bus keep their ratios and power factor).
     arrays, closed:
-        Branch states to apply (``closed[k]`` for branch ``k`` of ``arrays``), e.g. a restoration plan.
+        Branch states to apply (``closed[k]`` for branch ``k`` of ``arrays``, default
+        ``feeder_arrays(net)``), e.g. a restoration plan.
     """
     return AcChecker(net, arrays, closed).run(
         p_inj_mw_by_bus,
