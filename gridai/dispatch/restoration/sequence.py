@@ -114,6 +114,7 @@ def switching_sequence(
     ops: list[tuple[str, str, int, tuple[int, ...], str]] = []
     for k in fault.open_branches:
         # each end of a faulted line needs an open switch: a tie is open at one end only
+        ends: tuple[tuple[int, ...], ...]
         if rn.line_switches_virtual:
             ends = (rn.sw_f[k],) if a.closed[k] else ()
         else:
