@@ -45,7 +45,8 @@ class ModelSourceConfig(StrictModel):
 
     uri: str = Field(
         "models:/gridai-load@champion",
-        description="MLflow model URI (models:/name@alias, runs:/...) or a local model directory.",
+        description="MLflow model URI (models:/name@alias, runs:/...), a local model directory, or "
+        "'baseline:seasonal_naive' / 'baseline:vanilla' to use a baseline on purpose (not flagged).",
     )
     fallback: Literal["seasonal_naive", "vanilla"] = Field(
         "seasonal_naive", description="Baseline substituted when the model or its inputs cannot be used."

@@ -167,6 +167,13 @@ def forecast_day(
     info: dict[str, Any] = {"requested": uri, "substituted": False}
     reason: str | None = None
     model = None
+    if uri.startswith("baseline:"):
+        # the baseline asked for on purpose (benchmarks, sites without a trained model): not a fallback
+        if inputs.gate_failed:
+            manifest.add_fallback("forecast", "gates_failed", "; ".join(inputs.gate_failed))
+        fc = _baseline_forecast(cfg, inputs, _history(inputs.load, day), day, uri.split(":", 1)[1])
+        info.update(used=uri, model=uri.split(":", 1)[1])
+        return ForecastOutcome(fc, info)
     if inputs.gate_failed:
         reason = "input data failed the quality gates: " + "; ".join(inputs.gate_failed)
     else:
@@ -234,7 +241,7 @@ def _predict(model: Any, cfg: DayAheadConfig, inputs: Inputs, day: pd.Timestamp)
 
 
 def _baseline_forecast(
-    cfg: DayAheadConfig, inputs: Inputs, hist: xr.Dataset, day: pd.Timestamp
+    cfg: DayAheadConfig, inputs: Inputs, hist: xr.Dataset, day: pd.Timestamp, name: str | None = None
 ) -> xr.Dataset:
     """Fit the configured baseline on the history window and forecast D.
 
@@ -255,7 +262,7 @@ def _baseline_forecast(
     n_days = int((day - pd.Timestamp(load["time"].values[0])) / pd.Timedelta(days=1))
     lead = cfg.forecast_issue_lead_hours if cfg.forecast_issue_lead_hours is not None else 14.0
     fcfg = ForecastConfig(
-        model=cfg.model.fallback,
+        model=name or cfg.model.fallback,
         issue_lead_hours=lead,
         validation_days=7,
         min_train_days=7,

@@ -131,7 +131,7 @@ def map_keyed(
     results: dict[str, Any] = {}
     t0 = time.perf_counter()
     try:
-        for fut in as_completed([f for _, f in futures.values()]):
+        for fut in as_completed([f for _, f in futures.values()], loop=client.loop):
             name = by_future[fut.key]
             result = fut.result()
             if name in results:  # cannot happen with unique keys; guard the invariant anyway

@@ -153,6 +153,8 @@ class RunManifest:
 def stable_view(manifest: dict[str, Any]) -> dict[str, Any]:
     """The manifest without keys that legitimately differ between identical runs (for comparisons)."""
     out = {k: v for k, v in manifest.items() if k not in VOLATILE_KEYS}
+    # the report names its run (run id): every other output is byte-identical between reruns
+    out["outputs"] = {k: v for k, v in manifest.get("outputs", {}).items() if k != "report.html"}
     out["feeders"] = {
         name: {k: v for k, v in rec.items() if k not in ("seconds", "worker", "solve_s")}
         for name, rec in manifest.get("feeders", {}).items()

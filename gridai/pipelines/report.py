@@ -48,14 +48,14 @@ class ReportData:
 
 def _png(fig: Any) -> str:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(buf, format="png", dpi=80, metadata={"Software": None})
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _figure(w: float, h: float, nrows: int = 1, ncols: int = 1, **kw: Any) -> tuple[Any, Any]:
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(w, h))
+    fig = Figure(figsize=(w, h), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
     return fig, axes
 
@@ -121,7 +121,6 @@ def system_chart(data: ReportData) -> str:
     if fc is None:
         return ""
     _fan(axes[0, 0], fc / 1000.0, _mw(data.actuals.get("system")), "System load [MW]", legend=True)
-    fig.autofmt_xdate()
     return _png(fig)
 
 
@@ -142,7 +141,6 @@ def feeder_charts(data: ReportData, names: Sequence[str]) -> str:
         name = names[k]
         _fan(ax, data.forecasts[name], data.actuals.get(name), f"{name} [kW]")
         ax.tick_params(axis="x", labelrotation=30)
-    fig.tight_layout()
     return _png(fig)
 
 
@@ -172,7 +170,6 @@ def vpp_chart(data: ReportData) -> str:
     for a in (ax, ax2):
         a.tick_params(labelsize=7)
     _time_axis(ax2)
-    fig.autofmt_xdate()
     return _png(fig)
 
 
@@ -203,7 +200,6 @@ def asset_charts(data: ReportData, feeders: Sequence[str]) -> str:
         tw = ax.twinx()
         tw.plot(x, g["soc_kwh"], color="#553c9a", lw=1.2)
         tw.tick_params(labelsize=6)
-    fig.tight_layout()
     return _png(fig)
 
 
