@@ -272,7 +272,7 @@ def models(
         return
     table = Table(title=f"{tc.model_name} in {store.uri}")
     for col in ("version", "aliases", tc.promotion_metric, "backtest", "model", "run_id"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(*(", ".join(v) if isinstance(v, list) else str(v or "") for v in r.values()))
     out = Console(highlight=False)
