@@ -82,3 +82,16 @@ def test_random_faults_give_radial_verified_plans(
     if stuck_tie is not None:
         k = rn.branch_of_line(stuck_tie)
         assert not plan.closed[k]  # a stuck switch keeps its normal (open) state
+
+
+def test_time_limit_returns_a_flagged_verified_plan() -> None:
+    """case33bw line 1 (outage of 27 buses fed back only through the 18-21 lateral) is the
+    hardest N-1 case; at a 2 s limit the best plan found is returned, flagged and verified."""
+    cfg = RestorationConfig(time_limit_s=2.0, ac_check_steps=False)
+    plan = restore(load_network("case33bw"), [1], config=cfg, name="case33bw")
+    assert plan.status in ("feasible_timeout", "optimal")
+    if plan.status == "feasible_timeout":
+        assert plan.mip_gap is not None and plan.mip_gap > 0
+        assert plan.to_dict()["status"] == "feasible_timeout"
+    assert plan.ok, plan.verification.problems
+    assert plan.restored_kw > 0
