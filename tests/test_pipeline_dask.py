@@ -5,6 +5,7 @@ other worker under the same keys, and the published outputs must be complete, wi
 duplicates, and identical to an in-process run of the same job.
 """
 
+# ruff: noqa: F811  (pytest fixtures imported from test_pipeline_dayahead are redefined as parameters)
 from __future__ import annotations
 
 import os
@@ -96,7 +97,7 @@ def test_worker_killed_mid_run_loses_and_duplicates_nothing(
     cluster: dict[str, Any],
     tiny: dict[str, Path],
     reference: Path,
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     series = ["zone_1", "zone_2", "zone_5", "zone_1", "zone_2", "zone_5"]
     feeders = [{"name": f"f{i + 1}", "series": s, "network": "case33bw"} for i, s in enumerate(series)]

@@ -216,3 +216,34 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
     assert sys.platform.startswith("linux")
+
+
+# ------------------------------------------------------------------------------------ tracking
+def test_run_logged_to_mlflow_once_per_day(tmp_path: Path) -> None:
+    from mlflow import MlflowClient
+
+    from gridai.pipelines.dayahead_write import log_to_mlflow
+    from gridai.tracking.config import TrackingConfig
+    from gridai.tracking.store import ModelStore
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    store = ModelStore(MlflowClient(tracking_uri=uri), TrackingConfig(experiment="gridai-dayahead",
+                                                                      artifact_location=(tmp_path / "art").as_uri()))  # fmt: skip
+    out = tmp_path / "2008-06-30"
+    out.mkdir()
+    (out / "schedules.csv").write_text("feeder,asset,time,p_kw,soc_kwh\n")
+    ids = []
+    for _ in range(2):  # the same day twice: the second run replaces the first
+        m = RunManifest(job="day-ahead", date="2008-06-30")
+        m.model = {"used": "baseline:seasonal_naive", "substituted": False}
+        m.feeders = {"f1": {"costs": {"total": 10.0, "saving": 1.0}}}
+        m.finish(ExitCode.OK)
+        log_to_mlflow(store, m, out)
+        assert m.tracking["status"] == "logged", m.tracking
+        ids.append(m.tracking["run_id"])
+    active = store.client.search_runs(
+        [store.experiment_id()], filter_string="tags.`gridai.run_key` = 'day-ahead:2008-06-30'"
+    )
+    assert [r.info.run_id for r in active] == [ids[1]]
+    assert active[0].data.metrics["cost_total"] == 10.0
+    assert "day-ahead/schedules.csv" in [f.path for f in store.client.list_artifacts(ids[1], "day-ahead")]
