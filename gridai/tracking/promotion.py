@@ -3,7 +3,7 @@
 A candidate becomes champion only if it beats the current champion on the configured
 backtest metric *measured on the same backtest*: same test period, issue lead, weather
 mode and the same test-period data (SHA-256). Every alias change is appended to the
-registered model as a tag ``alias_history.<seq>`` holding one JSON record (who, when,
+registered model as a tag ``alias_history.<seq>.<random>`` holding one JSON record (who, when,
 from, to, metrics, forced or not), so the history survives in the registry itself.
 """
 
@@ -14,6 +14,7 @@ import getpass
 import json
 import logging
 import socket
+import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -217,7 +218,10 @@ def record_alias_change(
     }
     with mlflow_errors("record alias history", store.uri):
         store.client.set_registered_model_tag(
-            store.config.model_name, f"{HISTORY_TAG}{seq:06d}", json.dumps(record, sort_keys=True)
+            # A random suffix: two concurrent promotions never overwrite each other's record.
+            store.config.model_name,
+            f"{HISTORY_TAG}{seq:06d}.{uuid.uuid4().hex[:8]}",
+            json.dumps(record, sort_keys=True),
         )
     return record
 
@@ -232,7 +236,7 @@ def alias_history(store: ModelStore) -> list[dict[str, Any]]:
     except (GridAIModelError, MlflowException):
         return []
     records = [json.loads(v) for k, v in tags.items() if k.startswith(HISTORY_TAG)]
-    return sorted(records, key=lambda r: int(r["seq"]))
+    return sorted(records, key=lambda r: (int(r["seq"]), str(r["at"])))
 
 
 def result_dict(result: PromotionResult) -> dict[str, Any]:
