@@ -73,8 +73,12 @@ def sweep(
     for line in rng.choice(lines, size=min(n_reference, len(lines)), replace=False).tolist():
         fast = restore(rn, [int(line)])
         plain = restore(rn, [int(line)], fast=False)
+        both = fast.status == "optimal" and plain.status == "optimal"
+        same = both and abs((fast.objective or 0) - (plain.objective or 0)) <= 1e-6 * max(
+            1.0, abs(fast.objective or 0)
+        )
         ref_rows.append(dict(line=int(line), fast_s=fast.build_s + fast.solve_s, plain_s=plain.build_s + plain.solve_s,
-                             same=abs((fast.objective or 0) - (plain.objective or 0)) <= 1e-6 * max(1.0, abs(fast.objective or 0))))  # fmt: skip
+                             both_optimal=both, same=same))  # fmt: skip
     total = [r["build_s"] + r["solve_s"] for r in rows]
     below_rule = [r["line"] for r in rows if r["restored_kw"] < r["rule_kw"] - 1e-6]
     out = {
@@ -102,7 +106,8 @@ def sweep(
             )
             if ref_rows
             else None,
-            "same_objective": all(r["same"] for r in ref_rows),
+            "both_optimal": sum(1 for r in ref_rows if r["both_optimal"]),
+            "same_objective_where_both_optimal": all(r["same"] for r in ref_rows if r["both_optimal"]),
         },
         "per_fault": rows,
     }
