@@ -14,6 +14,9 @@ from gridai.exceptions import GridAIConfigError
 
 logger = logging.getLogger(__name__)
 
+#: Number of columns of :func:`day_calendar_features`.
+CALENDAR_FEATURES = 14
+
 
 def holiday_dates(
     years: Iterable[int],
@@ -74,7 +77,7 @@ def day_calendar_features(days: Sequence[dt.date], holidays: set[dt.date]) -> np
     """
     bridges = bridge_days(holidays)
     one = dt.timedelta(days=1)
-    out = np.zeros((len(days), 14), dtype=np.float64)
+    out = np.zeros((len(days), CALENDAR_FEATURES), dtype=np.float64)
     for i, d in enumerate(days):
         out[i, d.weekday()] = 1.0
         angle = 2 * np.pi * (d.timetuple().tm_yday - 1) / 365.25

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from gridai.exceptions import GridAIDataError
-from gridai.features.calendar import day_calendar_features, holiday_dates
+from gridai.features.calendar import CALENDAR_FEATURES, day_calendar_features, holiday_dates
 from gridai.features.lags import fill_window_gaps, history_windows
 from gridai.features.weather import day_weather_features
 from gridai.forecast.base import Forecaster
@@ -35,6 +35,9 @@ from gridai.forecast.nn import QuantileMLP, TrainData, predict_network, resolve_
 from gridai.forecast.panel import DayInputs, Panel, day_targets
 
 logger = logging.getLogger(__name__)
+
+#: Fixed scale of weather inputs [degC]: a typical day-to-day temperature range.
+WEATHER_SCALE_C = 10.0
 
 #: Smallest per-sample scale, relative to the series' training mean (guards near-zero windows).
 _MIN_RELATIVE_SCALE = 1e-3
@@ -155,6 +158,14 @@ class GlobalQuantileNN(Forecaster):
         self.x_mean = flat.mean(axis=0)
         std = flat.std(axis=0)
         self.x_std = np.where(std > 1e-8, std, 1.0)
+        # weather features [degC, K] get a fixed scale: a data std would blow up features that are
+        # almost constant in training (cooling degree hours of a winter-only history) when they
+        # become active later; calendar flags and cycles stay as they are (0/1, -1..1).
+        n_load = self.cfg.history_days * panel.steps_per_day + 1
+        n_cal = CALENDAR_FEATURES
+        self.x_std[n_load : self.n_inputs - n_cal] = WEATHER_SCALE_C
+        self.x_mean[self.n_inputs - n_cal :] = 0.0
+        self.x_std[self.n_inputs - n_cal :] = 1.0
         self.history = []
         self._train(panel, train, val, None)
 

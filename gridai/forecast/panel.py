@@ -253,6 +253,11 @@ def make_day_inputs(
     start_idx = np.asarray((starts - panel.times[0]) / panel.step).astype(np.int64)
     end_idx = first_unobserved_index(issues.values, panel.times[0], panel.step)
     ok = (start_idx - spd >= 0) & (start_idx + spd <= n_all) & (end_idx > spd)
+    # some load observed in the week before each issue time (else the day is past the data)
+    finite = np.isfinite(panel.load).any(axis=1).astype(np.int64)
+    cum = np.concatenate([[0], np.cumsum(finite)])
+    hi = np.clip(end_idx, 0, n_all)
+    ok &= (cum[hi] - cum[np.clip(hi - 7 * spd, 0, n_all)]) > 0
     if strict and not ok.all():
         bad = [str(d) for d, g in zip(days, ok, strict=True) if not g]
         raise GridAIDataError(
