@@ -144,3 +144,11 @@ def test_write_forecast_atomic(fitted: dict, data: tuple, tmp_path: Path) -> Non
     back = xr.open_dataset(tmp_path / "out" / "forecast.nc", engine="h5netcdf")
     np.testing.assert_allclose(back["load_forecast"].values, ds["load_forecast"].values)
     back.close()
+
+
+def test_network_deterministic_on_cpu(fitted: dict, data: tuple, tiny_cfg: ForecastConfig) -> None:
+    load, weather = data
+    again = make_forecaster(tiny_cfg).fit(load, weather, end=pd.Timestamp("2023-03-25"))
+    a = fitted["gridai_nn"].predict(load, weather, DAY)["load_forecast"].values
+    np.testing.assert_array_equal(a, again.predict(load, weather, DAY)["load_forecast"].values)
+    assert fitted["gridai_nn"].history == again.history
