@@ -166,21 +166,21 @@ def main() -> None:
     cfg = load_config(ForecastConfig, args.config).model_copy(
         update={"issue_lead_hours": args.lead, "extra_holidays": hol, "progress_bar": False}
     )
-    results: dict[str, Any] = {}
+    name = "results.json" if args.lead == 0 else f"results_lead{args.lead:g}.json"
+    path = HERE / name
+    old: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
     for method in args.methods:
         t0 = time.perf_counter()
         if method == "gbm_lags":
-            results[method] = run_gbm(load, weather, hol, cfg.quantiles)
+            result = run_gbm(load, weather, hol, cfg.quantiles)
         else:
-            results[method] = run_gridai_method(GRIDAI_METHODS[method], cfg, load, weather)
-        results[method]["wall_seconds"] = time.perf_counter() - t0
-        s = results[method]["system"]
-        logger.info("%s: system MAPE %.2f %% (%.0f s)", method, s["mape"], results[method]["wall_seconds"])
-    name = "results.json" if args.lead == 0 else f"results_lead{args.lead:g}.json"
-    path = HERE / name
-    old = json.loads(path.read_text()) if path.exists() else {}
-    old.update(results)
-    path.write_text(json.dumps(old, indent=1, default=float))
+            result = run_gridai_method(GRIDAI_METHODS[method], cfg, load, weather)
+        result["wall_seconds"] = time.perf_counter() - t0
+        logger.info(
+            "%s: system MAPE %.2f %% (%.0f s)", method, result["system"]["mape"], result["wall_seconds"]
+        )
+        old[method] = result
+        path.write_text(json.dumps(old, indent=1, default=float))  # after every method: partial runs count
     gbm = old.get("gbm_lags", {}).get("zones", {})
     print(
         f"\nGEFCom2012 day-ahead, test {TRAIN_END} .. 2008-06-30, issue lead {args.lead:g} h, observed temperature"
