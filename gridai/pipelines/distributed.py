@@ -109,7 +109,7 @@ def map_keyed(
     run_token:
         Identifies the run; with the item name it makes each task key.
     common:
-        Keyword arguments shared by every task, scattered once to the workers.
+        Keyword arguments shared by every task (small: they are embedded in each task).
     on_done:
         Called with ``(name, result)`` as each task finishes (progress bars).
 
@@ -121,12 +121,14 @@ def map_keyed(
     """
     from distributed import as_completed
 
+    # ``common`` travels inside each task (small configs), never as scattered data: a scattered
+    # value has no recipe, so when the Active Memory Manager has trimmed it to one replica and
+    # that worker dies, every task needing it is cancelled instead of rerun.
     common = dict(common or {})
-    shared = {k: client.scatter(v, broadcast=True, hash=False) for k, v in common.items()}
     futures = {}
     for name, item in items.items():
         key = task_key(prefix, run_token, name)
-        futures[key] = (name, client.submit(fn, item, key=key, retries=retries, pure=False, **shared))
+        futures[key] = (name, client.submit(fn, item, key=key, retries=retries, pure=False, **common))
     by_future = {fut.key: name for name, fut in futures.values()}
     results: dict[str, Any] = {}
     t0 = time.perf_counter()
