@@ -99,7 +99,8 @@ def milp_data(rn: RestorationNetwork, fault: Fault, freeze_healthy: bool | None 
     operable = rn.operable.copy()
     sheddable = rn.sheddable.copy()
     healthy = healthy_buses(rn, fault) if freeze_healthy else np.zeros(a.n_bus, dtype=bool)
-    operable &= ~(a.closed & healthy[a.f] & healthy[a.t])
+    # a healthy-healthy branch stays as it is: opening it interrupts customers, closing it a loop
+    operable &= ~(healthy[a.f] & healthy[a.t])
     sheddable &= ~healthy
     active = (operable | a.closed) & ~forced_open
     br = np.flatnonzero(active)
@@ -174,9 +175,10 @@ def add_spanning_tree(m: pyo.ConcreteModel, d: MilpData) -> None:
     m.F = pyo.Var(m.OA, bounds=(-n, n))
     m.G = pyo.Var(m.C, bounds=(0.0, n))
     src = set(d.source_sections.tolist())
-    m.tree_edges = pyo.Constraint(
-        expr=sum(m.x[j] for j in m.OA) + sum(m.gamma[c] for c in m.NC) + len(src) == n
-    )
+    if len(m.OA) or len(m.NC):
+        m.tree_edges = pyo.Constraint(
+            expr=sum(m.x[j] for j in m.OA) + sum(m.gamma[c] for c in m.NC) + len(src) == n
+        )
     m.flow_cap_pos = pyo.Constraint(m.OA, rule=lambda m, j: m.F[j] <= n * m.x[j])
     m.flow_cap_neg = pyo.Constraint(m.OA, rule=lambda m, j: -m.F[j] <= n * m.x[j])
     m.root_cap = pyo.Constraint(m.NC, rule=lambda m, c: m.G[c] <= n * m.gamma[c])
@@ -243,6 +245,8 @@ def add_power_balance(m: pyo.ConcreteModel, d: MilpData) -> None:
 
     def balance(var: pyo.Var, gen: pyo.Var, load: np.ndarray) -> pyo.Constraint:
         def rule(m: pyo.ConcreteModel, i: int) -> object:
+            if not into[i] and not out[i] and i not in src:
+                return pyo.Constraint.Skip  # isolated bus: nothing flows, its load is never served
             lhs = sum(var[j] for j in into[i]) - sum(var[j] for j in out[i]) + (gen[i] if i in src else 0.0)
             if load[i] == 0.0:
                 return lhs == 0.0
