@@ -10,6 +10,7 @@ Per unit: ``z_base = vn_kv**2 / s_base_mva`` [ohm] at the branch's from-bus volt
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -70,10 +71,8 @@ def _check_json_safe(node: Any, path: str) -> None:
                 )
             inner = node.get("_object")
             if isinstance(inner, str) and inner[:1] in "{[":
-                try:
+                with contextlib.suppress(json.JSONDecodeError):
                     _check_json_safe(json.loads(inner), path)
-                except json.JSONDecodeError:
-                    pass
         for v in node.values():
             _check_json_safe(v, path)
     elif isinstance(node, list):
@@ -207,7 +206,9 @@ class FeederArrays:
         return g
 
 
-def feeder_arrays(net: pp.pandapowerNet, name: str = "", all_lines_switchable: bool | None = None) -> FeederArrays:
+def feeder_arrays(
+    net: pp.pandapowerNet, name: str = "", all_lines_switchable: bool | None = None
+) -> FeederArrays:
     """Flatten ``net`` to :class:`FeederArrays`.
 
     Parameters
@@ -254,8 +255,15 @@ def feeder_arrays(net: pp.pandapowerNet, name: str = "", all_lines_switchable: b
         closed = bool(ln["in_service"]) and (len(sws) == 0 or bool(sws["closed"].all()))
         rows.append(
             dict(
-                f=pos[ln["from_bus"]], t=pos[ln["to_bus"]], r=r, x=x, s=rating, kind="line", el=li,
-                closed=closed, switchable=bool(all_lines_switchable or len(sws) > 0),
+                f=pos[ln["from_bus"]],
+                t=pos[ln["to_bus"]],
+                r=r,
+                x=x,
+                s=rating,
+                kind="line",
+                el=li,
+                closed=closed,
+                switchable=bool(all_lines_switchable or len(sws) > 0),
                 sw=tuple(int(i) for i in sws.index),
             )
         )
@@ -267,8 +275,16 @@ def feeder_arrays(net: pp.pandapowerNet, name: str = "", all_lines_switchable: b
         x = float(np.sqrt(max(z**2 - r**2, 0.0)))
         rows.append(
             dict(
-                f=pos[tr["hv_bus"]], t=pos[tr["lv_bus"]], r=r, x=x, s=float(tr["sn_mva"]) * float(tr.get("parallel", 1) or 1),
-                kind="trafo", el=ti, closed=True, switchable=False, sw=(),
+                f=pos[tr["hv_bus"]],
+                t=pos[tr["lv_bus"]],
+                r=r,
+                x=x,
+                s=float(tr["sn_mva"]) * float(tr.get("parallel", 1) or 1),
+                kind="trafo",
+                el=ti,
+                closed=True,
+                switchable=False,
+                sw=(),
             )
         )
     bus_sw = sw[sw["et"] == "b"] if len(sw) else sw
@@ -277,8 +293,16 @@ def feeder_arrays(net: pp.pandapowerNet, name: str = "", all_lines_switchable: b
             continue
         rows.append(
             dict(
-                f=pos[s["bus"]], t=pos[int(s["element"])], r=1e-6, x=1e-6, s=np.inf, kind="switch", el=si,
-                closed=bool(s["closed"]), switchable=True, sw=(int(si),),
+                f=pos[s["bus"]],
+                t=pos[int(s["element"])],
+                r=1e-6,
+                x=1e-6,
+                s=np.inf,
+                kind="switch",
+                el=si,
+                closed=bool(s["closed"]),
+                switchable=True,
+                sw=(int(si),),
             )
         )
     slack = np.array(
@@ -320,7 +344,9 @@ def check_radial(arrays: FeederArrays, closed: np.ndarray | None = None) -> None
     loop = find_loop(arrays, closed)
     if loop is not None:
         desc = ", ".join(f"{arrays.kind[k]} {arrays.element[k]}" for k in loop)
-        buses = sorted({int(arrays.bus[arrays.f[k]]) for k in loop} | {int(arrays.bus[arrays.t[k]]) for k in loop})
+        buses = sorted(
+            {int(arrays.bus[arrays.f[k]]) for k in loop} | {int(arrays.bus[arrays.t[k]]) for k in loop}
+        )
         raise GridAIDataError(
             f"network {arrays.name!r} is meshed in its normal state: loop through {desc} (buses {buses}); "
             "open one switch of the loop to make it radial",
