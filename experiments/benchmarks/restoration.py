@@ -20,9 +20,9 @@ timings are inflated), fast path, build + solve per fault, default config, 30 s 
   31 optimal + 1 flagged, 32/32 verified, 0 below the single-tie rule (restored 19,755 kW
   vs the rule's 9,245 kW of 27,020 kW interrupted); plain appsi / fast median 1.43x, same
   objective on the 5 sampled faults both paths solved to optimality.
-* mv_oberrhein, 181 faults: median 0.70 s (target met), p90 4.5 s, max 12.7 s; 181/181
+* mv_oberrhein, 181 faults: median 0.29 s (target met), p90 1.59 s, max 15.4 s; 181/181
   optimal and verified, 0 below the rule (549,574 vs 241,356 kW of 643,392 kW interrupted);
-  plain appsi / fast median 2.75x, same objectives.
+  plain appsi / fast median 2.48x, same objectives on all 10 sampled faults.
 * --largest (one fault each): SimBench 1-MV-rural/semiurb/urban/comm--0-sw (97-144 buses,
   101-156 operable switches) optimal in 0.1-0.6 s; 1-MVLV-rural-all-0-sw (5,479 buses,
   5,393 switches) found no plan within 60 s (build 29 s, solve 73 s).
