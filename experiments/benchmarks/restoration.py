@@ -25,7 +25,8 @@ timings are inflated), fast path, build + solve per fault, default config, 30 s 
   plain appsi / fast median 2.48x, same objectives on all 10 sampled faults.
 * --largest (one fault each): SimBench 1-MV-rural/semiurb/urban/comm--0-sw (97-144 buses,
   101-156 operable switches) optimal in 0.1-0.6 s; 1-MVLV-rural-all-0-sw (5,479 buses,
-  5,393 switches) found no plan within 60 s (build 29 s, solve 73 s).
+  5,393 switches) found no plan within 60 s (build 29 s, solve 73 s). mv_oberrhein x2/x4/x8
+  (358/716/1,432 buses, independent copies: a fault touches one copy) optimal in 0.75/0.23/1.37 s.
 """
 
 from __future__ import annotations
