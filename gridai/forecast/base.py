@@ -26,7 +26,7 @@ from gridai.exceptions import GridAIDataError, GridAIModelError
 from gridai.forecast.config import ForecastConfig
 from gridai.forecast.metrics import mape
 from gridai.forecast.panel import DayInputs, Hierarchy, Panel, build_panel, day_targets, make_day_inputs
-from gridai.forecast.reconcile import RECONCILERS, reconcile
+from gridai.forecast.reconcile import RECONCILERS, floor_lower_quantiles, reconcile
 
 logger = logging.getLogger(__name__)
 
@@ -270,6 +270,8 @@ class Forecaster(ABC):
         out = {}
         for name, p in (self.projections if projections is None else projections).items():
             q, mean = reconcile(h, p, base, self.median_index)
+            if self.cfg.nonnegative:
+                q = floor_lower_quantiles(q, self.median_index)
             out[name] = DayForecasts(
                 days=targets,
                 times=times,

@@ -38,6 +38,14 @@ class ForecastConfig(StrictModel):
         default_factory=_default_quantiles,
         description="Quantile levels forecast, strictly increasing in (0, 1); must contain 0.5.",
     )
+    nonnegative: bool = Field(
+        default=True,
+        description=(
+            "Load is a demand: quantiles below the median are raised to zero where they fall below it "
+            "(never above the median; median and mean are untouched, so they stay coherent). "
+            "Set false for net load with generation behind the meter."
+        ),
+    )
     timezone: str | None = Field(
         default=None,
         description="IANA time zone defining the local target day; None = the load's 'source_tz' attribute.",

@@ -144,3 +144,18 @@ def reconcile(
     shifted = quantiles + (rec_median - median)[..., None]
     shifted[..., median_index] = rec_median
     return shifted, mean
+
+
+def floor_lower_quantiles(quantiles: np.ndarray, median_index: int) -> np.ndarray:
+    """Raise quantiles below the median to ``min(0, median)`` where they fall below it.
+
+    For a demand, a negative lower quantile is a forecast artefact (a wide band of a volatile
+    series, e.g. an industrial feeder with step changes) that would make a no-export dispatch
+    infeasible. The median and everything above it are untouched, so coherence of the median
+    and the mean is kept, and since ``max(q, c)`` is monotone in ``q`` the quantiles stay
+    non-crossing.
+    """
+    out = quantiles.copy()
+    median = out[..., median_index : median_index + 1]
+    out[..., :median_index] = np.maximum(out[..., :median_index], np.minimum(median, 0.0))
+    return out
