@@ -103,10 +103,11 @@ def test_gridai_dispatch_plans_by_hand(dv: ModuleType) -> None:
 
 
 def test_copula_paths_follow_the_quantiles() -> None:
-    """Sampled paths: exact at the forecast levels, linear in the normal score, AR(1) scores."""
-    sys.path.insert(0, str(BENCH.parent))
-    from decision_value_scenarios import ar1_scores, normal_score_quantile
+    """Sampled paths (now gridai's): exact at the forecast levels, linear in the normal score, AR(1) scores."""
     from scipy.special import ndtri
+
+    from gridai.dispatch.scenarios import ar1_normal_scores as ar1_scores
+    from gridai.dispatch.scenarios import quantile_at_scores as normal_score_quantile
 
     levels = np.array([0.1, 0.5, 0.9])
     values = np.array([[8.0, 10.0, 13.0], [18.0, 20.0, 22.0]])  # (T=2, K=3)

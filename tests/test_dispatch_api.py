@@ -76,7 +76,11 @@ def test_import_limit_conflict_explained_by_elastic_relaxation() -> None:
 
 def test_scenario_dispatch_shares_first_stage_and_reports_spread() -> None:
     fc = _fc(quantiles=(0.1, 0.5, 0.9))
-    cfg = config([dict(name="f1", batteries=[BAT])], tariff=dict(demand_charge_per_kw=0.5))
+    cfg = config(
+        [dict(name="f1", batteries=[BAT])],
+        tariff=dict(demand_charge_per_kw=0.5),
+        scenarios=dict(method="quantile_paths"),  # one scenario per quantile level
+    )
     det = dispatch_feeder(cfg, fc, feeder="f1", mode="deterministic")
     sc = dispatch_feeder(cfg, fc, feeder="f1", mode="scenario")
     assert len(sc.schedule) == len(det.schedule) == 24  # one battery schedule for all scenarios

@@ -18,12 +18,14 @@ Set-up (issue #4, "Decision quality")
   - ``perfect``: planned on the actual load (perfect foresight);
   - ``naive``: on the seasonal-naive median (same hour last week);
   - ``<model>_median``: deterministic dispatch on the model's median;
-  - ``<model>_scenario``: gridai's scenario dispatch on the model's quantiles 0.1..0.9 (each
-    quantile a whole-day load path, midpoint-rule weights 0.15, 0.1 x 7, 0.15); the battery
-    schedule is first-stage (shared), import and the daily peak are per scenario, and the plan
-    minimises expected energy + demand cost;
-  - ``<model>_scenario_copula`` (exploratory): the same two-stage LP on 30 paths sampled from
-    the quantiles with hour-to-hour dependence (``decision_value_scenarios.py``).
+  - ``<model>_scenario``: gridai's scenario dispatch with its default scenarios: 30 load paths
+    sampled from the model's quantiles 0.1..0.9 with hour-to-hour dependence (Gaussian copula,
+    AR(1) rho 0.9; ``gridai.dispatch.scenarios.copula_paths``), equal weights, a seed per day
+    (``decision_value_scenarios.py``); the battery schedule is first-stage (shared), import and
+    the daily peak are per scenario, and the plan minimises expected energy + demand cost;
+  - ``<model>_scenario_quantile_paths`` (comparison): the same two-stage LP with
+    ``scenarios.method = "quantile_paths"`` (each quantile a whole-day load path, midpoint-rule
+    weights 0.15, 0.1 x 7, 0.15).
 
 Settlement (:func:`settle`)
 ---------------------------
@@ -70,7 +72,7 @@ import xarray as xr
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from decision_value_forecasts import OUT, forecast_days  # noqa: E402
-from decision_value_scenarios import SEED, plan_day_paths  # noqa: E402
+from decision_value_scenarios import scenario_config  # noqa: E402
 
 logger = logging.getLogger("decision_value")
 
@@ -203,7 +205,8 @@ def plan_day(cfg: Any, forecast: xr.DataArray, mode: str) -> tuple[np.ndarray, f
     """Battery schedules ``(zone, T)`` [kW] planned by gridai's dispatch on one day's forecast.
 
     ``forecast`` is ``(time, series, quantile)`` [kW]; ``mode`` ``deterministic`` (median) or
-    ``scenario`` (every quantile). Returns the schedules and the planned (expected) cost [$].
+    ``scenario`` (the scenarios of ``cfg.scenarios``). Returns the schedules and the planned
+    (expected) cost [$].
     """
     from gridai.dispatch.api import run_dispatch
 
@@ -246,10 +249,8 @@ def run(
         for m, (fc, mode) in methods.items():
             t0 = time.perf_counter()
             da = fc.sel(time=times, series=zones)
-            if mode == "copula":
-                p, plan_cost = plan_day_paths(cfg, da, SEED + i)
-            else:
-                p, plan_cost = plan_day(cfg, da, mode)
+            day_cfg, day_mode = scenario_config(cfg, mode, i)
+            p, plan_cost = plan_day(day_cfg, da, day_mode)
             secs[m] += time.perf_counter() - t0
             s = settle(load, p, price)
             cost[m][i], spill[m][i] = s.total, s.spilled_kwh
@@ -297,7 +298,11 @@ def main() -> None:
         "--config", type=Path, default=None, help="ForecastConfig YAML for the models (default: defaults)"
     )
     ap.add_argument(
-        "--no-copula", action="store_true", help="skip the sampled-path (Gaussian copula) scenario rows"
+        "--no-quantile-paths",
+        "--no-copula",  # the old name, from when the sampled paths were the extra row
+        dest="no_quantile_paths",
+        action="store_true",
+        help="skip the comparison rows with comonotone quantile-path scenarios",
     )
     ap.add_argument("--tag", default="", help="suffix of the forecast cache files (e.g. _tiny)")
     args = ap.parse_args()
@@ -335,8 +340,8 @@ def main() -> None:
     for model in args.models:
         methods[f"{LABEL.get(model, model)}_median"] = (fcs[model], "deterministic")
         methods[f"{LABEL.get(model, model)}_scenario"] = (fcs[model], "scenario")
-        if not args.no_copula:
-            methods[f"{LABEL.get(model, model)}_scenario_copula"] = (fcs[model], "copula")
+        if not args.no_quantile_paths:
+            methods[f"{LABEL.get(model, model)}_scenario_quantile_paths"] = (fcs[model], "quantile_paths")
     res = run(methods, actual, power_kw, days)
 
     mape = {m: mape_pct(fc, actual) for m, (fc, _) in methods.items() if m != "perfect"}

@@ -210,8 +210,9 @@ def _costs(dm: DispatchModel) -> tuple[dict[str, float], dict[str, Any] | None]:
     first_stage = costs["degradation"] + costs["tracking"] + costs["curtailment"]
     spread: dict[str, Any] = dict(scenario_spread(per_s + first_stage, w))
     spread["per_scenario"] = {
-        f"q{q:g}": float(c + first_stage) for q, c in zip(data.levels, per_s, strict=True)
-    }
+        (f"q{q:g}" if np.isfinite(q) else f"s{k}"): float(c + first_stage)
+        for k, (q, c) in enumerate(zip(data.levels, per_s, strict=True))
+    }  # quantile paths by level, sampled paths (level NaN) by number
     spread["weights"] = [float(v) for v in w]
     return costs, spread
 

@@ -228,11 +228,30 @@ class VppConfig(StrictModel):
 
 
 class ScenarioConfig(StrictModel):
-    """Scenario dispatch from quantile forecasts."""
+    """Scenario dispatch from quantile forecasts: sampled paths (copula) or one path per quantile."""
 
+    method: Literal["copula", "quantile_paths"] = Field(
+        default="copula",
+        description="copula: n_scenarios paths sampled from the quantiles with a Gaussian copula whose normal "
+        "scores are AR(1) over intervals (peak-timing uncertainty), equal weights; quantile_paths: each quantile "
+        "level a whole-horizon path (sorted per interval), midpoint-rule weights.",
+    )
     quantiles: list[float] | None = Field(
         default=None,
-        description="Quantile levels used as scenarios (None: all in the forecast). Weights: midpoint rule.",
+        description="Forecast quantile levels used (None: all in the forecast): quantile_paths' scenarios, "
+        "copula's interpolation points.",
+    )
+    n_scenarios: int = Field(default=30, ge=1, description="copula: sampled paths per series.")
+    rho: float = Field(
+        default=0.9,
+        ge=0,
+        le=1,
+        description="copula: correlation of the normal scores of neighbouring intervals (rho ** lag).",
+    )
+    seed: int = Field(default=0, ge=0, description="copula: seed of numpy.random.default_rng.")
+    tails: Literal["linear", "flat"] = Field(
+        default="linear",
+        description="copula: inverse CDF beyond the outer quantiles, linear in the normal score or held flat.",
     )
 
 

@@ -24,7 +24,7 @@ import xarray as xr
 from gridai.dispatch.assets import EvArrays, FlexArrays, PvArrays
 from gridai.dispatch.config import DispatchConfig, FeederConfig
 from gridai.dispatch.network.lindistflow import RadialFeeder, orient_radial
-from gridai.dispatch.scenarios import median_of, median_path, scenario_paths
+from gridai.dispatch.scenarios import copula_paths, median_of, median_path, scenario_paths, select_levels
 from gridai.dispatch.storage import BatteryArrays
 from gridai.exceptions import GridAIConfigError, GridAIDataError
 
@@ -178,6 +178,18 @@ def resolve_batteries(cfg: DispatchConfig, mean_load_kw: np.ndarray) -> BatteryA
     )
 
 
+def _sampled_load(
+    cfg: DispatchConfig, values: np.ndarray, q_levels: np.ndarray, series: list[str]
+) -> tuple[np.ndarray, np.ndarray, list[float]]:
+    """Copula-sampled load ``(S, F, T)``, weights and levels (NaN: a sample has no quantile level)."""
+    sc = cfg.scenarios
+    _, cols = select_levels(q_levels, sc.quantiles, ", ".join(series))
+    load, weights = copula_paths(
+        values[:, :, cols], q_levels[cols], sc.n_scenarios, rho=sc.rho, seed=sc.seed, tails=sc.tails
+    )
+    return load, weights, [float("nan")] * sc.n_scenarios
+
+
 def prepare_inputs(
     cfg: DispatchConfig,
     forecast: xr.Dataset,
@@ -198,14 +210,17 @@ def prepare_inputs(
 
     values = np.asarray(da.values, dtype=float)  # (series, time, quantile)
     q_levels = np.asarray(da["quantile"].values, dtype=float)
-    paths, weights, levels = [], None, None
-    for i, fc in enumerate(fcs):
-        p, w, lv = scenario_paths(values[i], q_levels, cfg.scenarios.quantiles, mode, fc.series_name)
-        paths.append(p)
-        weights, levels = w, lv
-    assert weights is not None and levels is not None
+    sampled = mode == "scenario" and cfg.scenarios.method == "copula"
+    if sampled:
+        load, weights, levels = _sampled_load(cfg, values, q_levels, [f.series_name for f in fcs])
+    else:
+        per_feeder = [
+            scenario_paths(values[i], q_levels, cfg.scenarios.quantiles, mode, fc.series_name)
+            for i, fc in enumerate(fcs)
+        ]
+        load = np.stack([p for p, _, _ in per_feeder], axis=1)  # (S, F, T) in forecast units
+        _, weights, levels = per_feeder[-1]  # the same for every feeder
     feeder_inputs: list[FeederInputs] = []
-    load = np.stack(paths, axis=1)  # (S, F, T) in forecast units
     for i, fc in enumerate(fcs):
         if fc.network is None:
             feeder_inputs.append(FeederInputs(fc.name, fc, None, None, None))
@@ -226,7 +241,10 @@ def prepare_inputs(
         load[:, i, :] = scale * nominal_kw
         v_slack = fc.network.v_slack_pu or float(net.ext_grid["vm_pu"].iloc[0])
         feeder_inputs.append(FeederInputs(fc.name, fc, net, rf, scale, v_slack))
-    mean_load = load[int(np.argmax(weights))].mean(axis=1) if mode == "scenario" else load[0].mean(axis=1)
+    if sampled:  # equal-weight samples: their average
+        mean_load = np.tensordot(weights, load, axes=1).mean(axis=1)
+    else:
+        mean_load = load[int(np.argmax(weights))].mean(axis=1) if mode == "scenario" else load[0].mean(axis=1)
 
     t = cfg.tariff
     price = np.where(
