@@ -28,8 +28,8 @@ ArrayLike = np.ndarray | float | int
 
 
 @dataclass(frozen=True)
-class VarBlock:
-    """A family of variables occupying the columns ``offset .. offset + size`` (C order)."""
+class _Family:
+    """A family of elements (columns or rows) at positions ``offset .. offset + size`` (C order)."""
 
     name: str
     offset: int
@@ -45,6 +45,11 @@ class VarBlock:
         """Plain-words position of element ``flat``, e.g. ``battery B3, 2008-01-01 17:00``."""
         return _label(flat, self.shape, self.labels)
 
+
+@dataclass(frozen=True)
+class VarBlock(_Family):
+    """A family of variables occupying the columns ``offset .. offset + size`` (C order)."""
+
     @property
     def idx(self) -> np.ndarray:
         """Global column numbers, shaped like the block."""
@@ -52,22 +57,8 @@ class VarBlock:
 
 
 @dataclass(frozen=True)
-class RowFamily:
+class RowFamily(_Family):
     """A family of constraints occupying rows ``offset .. offset + size`` (C order)."""
-
-    name: str
-    offset: int
-    shape: tuple[int, ...]
-    description: str = ""
-    labels: tuple[Sequence[str] | None, ...] = ()
-
-    @property
-    def size(self) -> int:
-        return int(np.prod(self.shape)) if self.shape else 1
-
-    def label(self, flat: int) -> str:
-        """Plain-words position of row ``flat`` of this family, e.g. ``battery B3, interval 17``."""
-        return _label(flat, self.shape, self.labels)
 
 
 def _label(flat: int, shape: tuple[int, ...], labels: tuple[Sequence[str] | None, ...]) -> str:
