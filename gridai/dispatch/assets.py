@@ -91,27 +91,16 @@ def add_ev_fleets(m: LinearModel, ev: EvArrays, dt_h: float) -> Injection | None
         ev.max_power_kw[:, None] * ev.available,
         description="EV fleet charging",
     )
-    rows, cols, names = [], [], []
-    n_sessions = 0
-    for k in range(len(ev.name)):
-        sess = ev.session[k]
-        inside = np.flatnonzero(sess >= 0)
-        rows.append(n_sessions + sess[inside])
-        cols.append(blk.idx[k, inside])
-        names += [f"{ev.name[k]} session {s}" for s in range(len(ev.session_energy_kwh[k]))]
-        n_sessions += len(ev.session_energy_kwh[k])
-    if n_sessions:
-        need = np.concatenate(ev.session_energy_kwh)
-        fam = m.add_rows(
-            "ev_energy",
-            [],
-            need,
-            need,
-            description="EV energy delivered by departure",
-            labels=(names,),
-        )
-        eff = np.concatenate([np.full(len(c), ev.efficiency[k] * dt_h) for k, c in enumerate(cols)])
-        m.extend_rows(fam, np.concatenate(rows), np.concatenate(cols), eff)
+    _add_window_energy(
+        m,
+        blk.idx,
+        ev.session,
+        ev.session_energy_kwh,
+        ev.efficiency * dt_h,
+        [f"{n} session" for n in ev.name],
+        "ev_energy",
+        "EV energy delivered by departure",
+    )
     return Injection(blk, -1.0, ev.feeder, ev.bus, ev.name, "ev")
 
 
@@ -127,19 +116,16 @@ def add_flex_shiftable(m: LinearModel, fx: FlexArrays, dt_h: float) -> Injection
         fx.max_power_kw[:, None] * fx.window,
         description="shifted load",
     )
-    rows, cols, names, n_w = [], [], [], 0
-    for k in range(len(fx.name)):
-        inside = np.flatnonzero(fx.window_id[k] >= 0)
-        rows.append(n_w + fx.window_id[k, inside])
-        cols.append(blk.idx[k, inside])
-        names += [f"{fx.name[k]} window {w}" for w in range(len(fx.window_energy_kwh[k]))]
-        n_w += len(fx.window_energy_kwh[k])
-    if n_w:
-        need = np.concatenate(fx.window_energy_kwh)
-        fam = m.add_rows(
-            "flex_shift_energy", [], need, need, description="shiftable energy per window", labels=(names,)
-        )
-        m.extend_rows(fam, np.concatenate(rows), np.concatenate(cols), np.full(sum(map(len, cols)), dt_h))
+    _add_window_energy(
+        m,
+        blk.idx,
+        fx.window_id,
+        fx.window_energy_kwh,
+        np.full(len(fx.name), dt_h),
+        [f"{n} window" for n in fx.name],
+        "flex_shift_energy",
+        "shiftable energy per window",
+    )
     return Injection(blk, -1.0, fx.feeder, fx.bus, fx.name, "flex_shift")
 
 
@@ -157,3 +143,32 @@ def add_flex_curtailable(m: LinearModel, fx: FlexArrays, dt_h: float) -> Injecti
     )
     m.add_cost("curtailment", blk.idx, np.broadcast_to(fx.price_per_kwh[:, None] * dt_h, blk.shape))
     return Injection(blk, 1.0, fx.feeder, fx.bus, fx.name, "flex_curtail")
+
+
+def _add_window_energy(
+    m: LinearModel,
+    idx: np.ndarray,
+    window_id: np.ndarray,
+    energy_kwh: list[np.ndarray],
+    coef_kwh_per_kw: np.ndarray,
+    prefixes: list[str],
+    family: str,
+    description: str,
+) -> None:
+    """Energy per window: ``sum_{t in w} coef[k] * x[k,t] = energy_kwh[k][w]`` [kWh].
+
+    ``window_id[k,t]`` numbers asset ``k``'s windows (``-1`` outside every window); ``coef`` is
+    the energy per kW and interval (``dt`` [h], times an efficiency where there is one).
+    """
+    rows, cols, coefs, names, n_w = [], [], [], [], 0
+    for k in range(len(prefixes)):
+        inside = np.flatnonzero(window_id[k] >= 0)
+        rows.append(n_w + window_id[k, inside])
+        cols.append(idx[k, inside])
+        coefs.append(np.full(len(inside), coef_kwh_per_kw[k]))
+        names += [f"{prefixes[k]} {w}" for w in range(len(energy_kwh[k]))]
+        n_w += len(energy_kwh[k])
+    if n_w:
+        need = np.concatenate(energy_kwh)
+        fam = m.add_rows(family, [], need, need, description=description, labels=(names,))
+        m.extend_rows(fam, np.concatenate(rows), np.concatenate(cols), np.concatenate(coefs))
