@@ -60,6 +60,10 @@ class SolveOptions(StrictModel):
     threads: int | None = Field(default=None, ge=1, description="HiGHS threads (None: HiGHS default).")
     presolve: bool = Field(default=True, description="Run HiGHS presolve.")
     log: bool = Field(default=False, description="Print the HiGHS log.")
+    highs_options: dict[str, bool | int | float | str] = Field(
+        default_factory=dict,
+        description="Further HiGHS options by name (e.g. mip_heuristic_run_rins), passed as given.",
+    )
 
 
 @dataclass
@@ -148,6 +152,8 @@ def make_highs(lp: LpArrays, options: SolveOptions) -> highspy.Highs:
         h.setOptionValue("threads", int(options.threads))
     if not options.presolve:
         h.setOptionValue("presolve", "off")
+    for key, value in options.highs_options.items():
+        h.setOptionValue(key, value)
     hlp = highspy.HighsLp()
     hlp.num_col_ = int(lp.A.shape[1])
     hlp.num_row_ = int(lp.A.shape[0])
@@ -251,6 +257,7 @@ def _solve_plain(
     opt.config.mip_gap = float(options.mip_gap)
     if options.time_limit_s is not None:
         opt.config.time_limit = float(options.time_limit_s)
+    opt.highs_options.update(options.highs_options)
     t0 = time.perf_counter()
     res = opt.solve(m)
     t_run = time.perf_counter() - t0

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import networkx as nx
 import numpy as np
 import pandapower as pp
 import pyomo.environ as pyo
@@ -146,6 +147,47 @@ def _extract(
     return closed, frac * e
 
 
+def _live_sources(rn: RestorationNetwork, fault: Fault) -> list[int]:
+    dead = {int(rn.section[b]) for b in fault.dead_buses}
+    return [int(s) for s in rn.arrays.slack if int(rn.section[s]) not in dead]
+
+
+def _supplied(rn: RestorationNetwork, closed: np.ndarray, live: list[int]) -> np.ndarray:
+    a = rn.arrays
+    g = nx.Graph()
+    g.add_nodes_from(range(a.n_bus))
+    g.add_edges_from(zip(a.f[closed].tolist(), a.t[closed].tolist(), strict=True))
+    mask = np.zeros(a.n_bus, dtype=bool)
+    for s in live:
+        mask[list(nx.node_connected_component(g, s))] = True
+    return mask
+
+
+def drop_idle_ties(rn: RestorationNetwork, fault: Fault, closed: np.ndarray, frac: np.ndarray) -> np.ndarray:
+    """Leave open every normally-open branch whose closing only energises buses with no served load.
+
+    The MILP may energise every reachable section (see ``milp_data``); a tie closed just to
+    energise sections whose load is all shed costs an operation and restores nothing.
+    """
+    a = rn.arrays
+    closed = closed.copy()
+    live = _live_sources(rn, fault)
+    served = rn.p_load_kw * frac > 1e-9
+    changed = True
+    while changed:
+        changed = False
+        base = _supplied(rn, closed, live)
+        for k in np.flatnonzero(closed & ~a.closed).tolist():
+            trial = closed.copy()
+            trial[k] = False
+            lost = base & ~_supplied(rn, trial, live)
+            if not served[lost].any():
+                closed = trial
+                changed = True
+                break
+    return closed
+
+
 def solve_restoration(
     rn: RestorationNetwork, fault: Fault, fast: bool = True
 ) -> tuple[str, np.ndarray, np.ndarray, float, float, Any, Any, list[str]]:
@@ -167,11 +209,18 @@ def solve_restoration(
         build_s += time.perf_counter() - t0
         out = solve_milp(m, cfg.time_limit_s, cfg.mip_rel_gap, fast=fast)
         solve_s += out.solve_s
+    obj = out.objective
     if out.has_solution:
         closed, frac = _extract(m, d, rn, fault)
+        pruned = drop_idle_ties(rn, fault, closed, frac)
+        if obj is not None and (pruned != closed).any():
+            # each tie left open saves its operation cost in the secondary objective
+            saved = {int(k) for k in np.flatnonzero(closed & ~pruned)}
+            obj += d.op_weight * sum(float(d.op_cost[j]) for j, k in enumerate(d.branches) if int(k) in saved)
+            closed = pruned
     else:
         closed, frac = rn.arrays.closed.copy(), np.zeros(rn.arrays.n_bus)
-    return out.status, closed, frac, build_s, solve_s, out.objective, out.mip_gap, notes
+    return out.status, closed, frac, build_s, solve_s, obj, out.mip_gap, notes
 
 
 def restore(
