@@ -98,8 +98,13 @@ def reachable_sections(d: MilpData) -> np.ndarray:
     return out
 
 
-def milp_data(rn: RestorationNetwork, fault: Fault, freeze_healthy: bool | None = None) -> MilpData:
+def milp_data(
+    rn: RestorationNetwork, fault: Fault, freeze_healthy: bool | None = None, energise_reachable: bool = True
+) -> MilpData:
     """Collect the arrays of the MILP for ``fault`` on ``rn``.
+
+    With ``energise_reachable`` (and pure loads, every reachable load sheddable), every section a
+    live source can reach is energised; its load may still be shed entirely.
 
     With ``freeze_healthy``, customers still supplied after isolation are never interrupted:
     branches between two healthy buses stay closed and healthy loads cannot be shed. Only
@@ -154,7 +159,7 @@ def milp_data(rn: RestorationNetwork, fault: Fault, freeze_healthy: bool | None 
         flow_cap_p=float(np.abs(p_kw[~healthy]).sum() / s_base_kw) + 1e-6,
         flow_cap_q=float(np.abs(rn.q_load_kvar[~healthy]).sum() / s_base_kw) + 1e-6, pure_loads=pure,
     )  # fmt: skip
-    if pure:
+    if pure and energise_reachable:
         # Every load a source can reach may be shed, so a reachable section can always be energised
         # with its load shed (zero flow, the voltage of its neighbour): energising all of them loses
         # no restorable load and removes the dark-tree choices that weaken the LP bound.
@@ -413,8 +418,8 @@ def add_flow_direction(m: pyo.ConcreteModel, d: MilpData) -> None:
     m.v_head_tf = pyo.Constraint(m.OA, rule=lambda m, j: -drop(m, j) <= m.U[int(d.t[j])] - d.u_min)
 
 
-def build_model(d: MilpData) -> pyo.ConcreteModel:
-    """The restoration MILP for one fault."""
+def build_model(d: MilpData, valid_inequalities: bool = True) -> pyo.ConcreteModel:
+    """The restoration MILP for one fault (``valid_inequalities``: add :func:`add_flow_direction`)."""
     m = pyo.ConcreteModel(name="restoration")
     add_topology_variables(m, d)
     add_spanning_tree(m, d)
@@ -423,6 +428,7 @@ def build_model(d: MilpData) -> pyo.ConcreteModel:
     add_power_balance(m, d)
     add_branch_limits(m, d)
     add_voltage(m, d)
-    add_flow_direction(m, d)
+    if valid_inequalities:
+        add_flow_direction(m, d)
     add_objective(m, d)
     return m
