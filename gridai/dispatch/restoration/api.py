@@ -7,21 +7,18 @@ Entry point :func:`restore`; the result :class:`RestorationPlan` serialises to t
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import networkx as nx
 import numpy as np
 import pandapower as pp
-import pyomo.environ as pyo
 
 from gridai.dispatch.restoration.config import RestorationConfig
 from gridai.dispatch.restoration.explain import explain
-from gridai.dispatch.restoration.model import MilpData, build_model, healthy_buses, milp_data
+from gridai.dispatch.restoration.model import healthy_buses
 from gridai.dispatch.restoration.network import Fault, RestorationNetwork, locate_fault, prepare_network
+from gridai.dispatch.restoration.optimise import solve_restoration
 from gridai.dispatch.restoration.sequence import SwitchingStep, switching_sequence
-from gridai.dispatch.restoration.solver import Status, solve_milp
 from gridai.dispatch.restoration.verify import Verdict, verify_sequence
 
 logger = logging.getLogger(__name__)
@@ -132,97 +129,6 @@ class RestorationPlan:
         }
 
 
-def _extract(
-    m: pyo.ConcreteModel, d: MilpData, rn: RestorationNetwork, fault: Fault
-) -> tuple[np.ndarray, np.ndarray]:
-    a = rn.arrays
-    closed = np.zeros(a.n_branch, dtype=bool)
-    for j, k in enumerate(d.branches):
-        closed[k] = bool(round(pyo.value(m.x[j]))) if d.operable[j] else True
-    e = np.array([float(pyo.value(m.e[int(d.section[i])])) for i in range(a.n_bus)]).round()
-    frac = e.copy()
-    for i in m.LB:
-        frac[i] = float(np.clip(pyo.value(m.s[i]), 0.0, 1.0))
-    frac = np.where(frac < 1e-6, 0.0, np.where(frac > 1 - 1e-6, 1.0, frac))
-    return closed, frac * e
-
-
-def _live_sources(rn: RestorationNetwork, fault: Fault) -> list[int]:
-    dead = {int(rn.section[b]) for b in fault.dead_buses}
-    return [int(s) for s in rn.arrays.slack if int(rn.section[s]) not in dead]
-
-
-def _supplied(rn: RestorationNetwork, closed: np.ndarray, live: list[int]) -> np.ndarray:
-    a = rn.arrays
-    g = nx.Graph()
-    g.add_nodes_from(range(a.n_bus))
-    g.add_edges_from(zip(a.f[closed].tolist(), a.t[closed].tolist(), strict=True))
-    mask = np.zeros(a.n_bus, dtype=bool)
-    for s in live:
-        mask[list(nx.node_connected_component(g, s))] = True
-    return mask
-
-
-def drop_idle_ties(rn: RestorationNetwork, fault: Fault, closed: np.ndarray, frac: np.ndarray) -> np.ndarray:
-    """Leave open every normally-open branch whose closing only energises buses with no served load.
-
-    The MILP may energise every reachable section (see ``milp_data``); a tie closed just to
-    energise sections whose load is all shed costs an operation and restores nothing.
-    """
-    a = rn.arrays
-    closed = closed.copy()
-    live = _live_sources(rn, fault)
-    served = rn.p_load_kw * frac > 1e-9
-    changed = True
-    while changed:
-        changed = False
-        base = _supplied(rn, closed, live)
-        for k in np.flatnonzero(closed & ~a.closed).tolist():
-            trial = closed.copy()
-            trial[k] = False
-            lost = base & ~_supplied(rn, trial, live)
-            if not served[lost].any():
-                closed = trial
-                changed = True
-                break
-    return closed
-
-
-def solve_restoration(
-    rn: RestorationNetwork, fault: Fault, fast: bool = True
-) -> tuple[str, np.ndarray, np.ndarray, float, float, Any, Any, list[str]]:
-    """Build and solve the MILP; retry with the healthy area reconfigurable when frozen is infeasible."""
-    cfg = rn.config
-    notes: list[str] = []
-    t0 = time.perf_counter()
-    d = milp_data(rn, fault)
-    m = build_model(d)
-    build_s = time.perf_counter() - t0
-    out = solve_milp(m, cfg.time_limit_s, cfg.mip_rel_gap, fast=fast)
-    solve_s = out.solve_s
-    if out.status == Status.INFEASIBLE.value and not cfg.reconfigure_healthy_area:
-        notes.append("infeasible with the healthy area frozen (it violates limits already); "
-                     "retried with switching and shedding allowed there")  # fmt: skip
-        t0 = time.perf_counter()
-        d = milp_data(rn, fault, freeze_healthy=False)
-        m = build_model(d)
-        build_s += time.perf_counter() - t0
-        out = solve_milp(m, cfg.time_limit_s, cfg.mip_rel_gap, fast=fast)
-        solve_s += out.solve_s
-    obj = out.objective
-    if out.has_solution:
-        closed, frac = _extract(m, d, rn, fault)
-        pruned = drop_idle_ties(rn, fault, closed, frac)
-        if obj is not None and (pruned != closed).any():
-            # each tie left open saves its operation cost in the secondary objective
-            saved = {int(k) for k in np.flatnonzero(closed & ~pruned)}
-            obj += d.op_weight * sum(float(d.op_cost[j]) for j, k in enumerate(d.branches) if int(k) in saved)
-            closed = pruned
-    else:
-        closed, frac = rn.arrays.closed.copy(), np.zeros(rn.arrays.n_bus)
-    return out.status, closed, frac, build_s, solve_s, obj, out.mip_gap, notes
-
-
 def restore(
     net: pp.pandapowerNet | RestorationNetwork,
     fault_lines: list[int] | tuple[int, ...] = (),
@@ -244,11 +150,12 @@ def restore(
         else prepare_network(net, config or RestorationConfig(), name)
     )
     fault = locate_fault(rn, list(fault_lines), list(fault_buses))
-    status, closed, frac, build_s, solve_s, obj, gap, notes = solve_restoration(rn, fault, fast=fast)
+    sol, notes = solve_restoration(rn, fault, fast=fast)
+    status, closed, frac = sol.status, sol.closed, sol.served_fraction
     interrupted = ~healthy_buses(rn, fault)
     # buses dark in the normal state (no source at all) were not interrupted by this fault
     interrupted &= _normally_supplied(rn)
-    has_plan = status in (Status.OPTIMAL.value, Status.FEASIBLE_TIMEOUT.value)
+    has_plan = sol.has_plan
     if has_plan:
         served_kw = rn.p_load_kw * frac
         steps = switching_sequence(rn, fault, closed, served_kw)
@@ -268,12 +175,12 @@ def restore(
         rn.name,
         status,
         float((rn.p_load_kw * frac)[interrupted].sum()),
-        solve_s,
+        sol.solve_s,
     )
     return RestorationPlan(
         rn=rn, fault=fault, status=status, ok=ok, closed=closed, served_fraction=frac, interrupted=interrupted,
-        sequence=steps, verification=final, step_verifications=per_step, explanation=text, solve_s=solve_s,
-        build_s=build_s, objective=obj, mip_gap=gap, notes=notes,
+        sequence=steps, verification=final, step_verifications=per_step, explanation=text, solve_s=sol.solve_s,
+        build_s=sol.build_s, objective=sol.objective, mip_gap=sol.mip_gap, notes=notes,
     )  # fmt: skip
 
 

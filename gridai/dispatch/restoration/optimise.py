@@ -1,0 +1,170 @@
+"""Build, solve and read back the restoration MILP, then prune ties that do not pay.
+
+The objective (see :func:`~gridai.dispatch.restoration.model.add_objective`) values one unit of
+operation cost at ``op_weight`` kW of priority-weighted load, so a switch is operated only when
+it restores more than it costs. The strengthened MILP energises every reachable section (see
+:func:`~gridai.dispatch.restoration.model.milp_data`), which may force a tie closed that serves
+only a sliver of load (fractional shedding) or none; :func:`prune_ties` reopens such ties, so the
+plan is the one the unforced objective prefers.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+import pyomo.environ as pyo
+
+from gridai.dispatch.restoration.model import MilpData, build_model, milp_data
+from gridai.dispatch.restoration.network import Fault, RestorationNetwork
+from gridai.dispatch.restoration.solver import MilpOutcome, Status, solve_milp
+
+
+@dataclass
+class Solution:
+    """Read-back of one solved restoration MILP (after pruning).
+
+    Attributes
+    ----------
+    status:
+        Shared solver status value (``"optimal"``, ``"feasible_timeout"``, ``"infeasible"``, ...).
+    closed:
+        Final state of every branch (bool, positions of ``rn.arrays``); the normal state without a plan.
+    served_fraction:
+        Served fraction of each bus load [-].
+    objective:
+        Priority-weighted served load minus ``op_weight`` times the operation cost of ``closed``
+        [kW-equivalent] (``None`` without a plan).
+    """
+
+    status: str
+    closed: np.ndarray
+    served_fraction: np.ndarray
+    objective: float | None
+    mip_gap: float
+    build_s: float
+    solve_s: float
+    data: MilpData
+
+    @property
+    def has_plan(self) -> bool:
+        return self.status in (Status.OPTIMAL.value, Status.FEASIBLE_TIMEOUT.value)
+
+
+def extract(
+    m: pyo.ConcreteModel, d: MilpData, rn: RestorationNetwork, fault: Fault
+) -> tuple[np.ndarray, np.ndarray]:
+    """Branch states and served fractions of a solved model (fractions snapped to 0/1 within 1e-6)."""
+    a = rn.arrays
+    closed = np.zeros(a.n_branch, dtype=bool)
+    for j, k in enumerate(d.branches):
+        closed[k] = bool(round(pyo.value(m.x[j]))) if d.operable[j] else True
+    e = np.array([float(pyo.value(m.e[int(d.section[i])])) for i in range(a.n_bus)]).round()
+    frac = e.copy()
+    for i in m.LB:
+        frac[i] = float(np.clip(pyo.value(m.s[i]), 0.0, 1.0))
+    frac = np.where(frac < 1e-6, 0.0, np.where(frac > 1 - 1e-6, 1.0, frac))
+    return closed, frac * e
+
+
+def operation_cost(d: MilpData, closed: np.ndarray) -> float:
+    """Operation cost of reaching ``closed`` from the normal state over the model's operable branches [-]."""
+    k = d.branches[d.operable]
+    return float(d.op_cost[d.operable][closed[k] != d.normally_closed[d.operable]].sum())
+
+
+def plan_value(d: MilpData, closed: np.ndarray, frac: np.ndarray) -> float:
+    """The MILP objective of a plan: ``sum_i w_i p_i s_i - op_weight * cost`` [kW-equivalent]."""
+    return float((d.weighted_kw * frac).sum()) - d.op_weight * operation_cost(d, closed)
+
+
+def _live_sources(rn: RestorationNetwork, fault: Fault) -> list[int]:
+    dead = {int(rn.section[b]) for b in fault.dead_buses}
+    return [int(s) for s in rn.arrays.slack if int(rn.section[s]) not in dead]
+
+
+def supplied(rn: RestorationNetwork, closed: np.ndarray, live: list[int]) -> np.ndarray:
+    """Buses connected to one of the ``live`` source buses through ``closed`` branches (bool mask)."""
+    a = rn.arrays
+    g = nx.Graph()
+    g.add_nodes_from(range(a.n_bus))
+    g.add_edges_from(zip(a.f[closed].tolist(), a.t[closed].tolist(), strict=True))
+    mask = np.zeros(a.n_bus, dtype=bool)
+    for s in live:
+        mask[list(nx.node_connected_component(g, s))] = True
+    return mask
+
+
+def prune_ties(
+    rn: RestorationNetwork, fault: Fault, d: MilpData, closed: np.ndarray, frac: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Reopen closed normally-open branches that restore less than their operation is worth.
+
+    A tie whose opening darkens only buses with no served load is always reopened. With pure
+    loads (``d.pure_loads``: dropping load only raises voltages and lowers flows elsewhere), a
+    tie is also reopened when the priority-weighted load it alone supplies is below
+    ``op_weight`` times its operation cost; that load is then shed. The tie with the largest
+    gain goes first, until none gains.
+    """
+    a = rn.arrays
+    closed, frac = closed.copy(), frac.copy()
+    live = _live_sources(rn, fault)
+    cost = dict(zip(d.branches.tolist(), d.op_cost.tolist(), strict=True))
+    while True:
+        base = supplied(rn, closed, live)
+        best: tuple[float, int, np.ndarray] | None = None
+        for k in np.flatnonzero(closed & ~a.closed).tolist():
+            trial = closed.copy()
+            trial[k] = False
+            lost = base & ~supplied(rn, trial, live)
+            idle = not (np.abs(rn.p_load_kw[lost] * frac[lost]) > 1e-9).any()
+            if not idle and not d.pure_loads:
+                continue
+            gain = d.op_weight * cost.get(k, 0.0) - float((d.weighted_kw[lost] * frac[lost]).sum())
+            if (idle or gain > 1e-9) and (best is None or gain > best[0]):
+                best = (gain, k, lost)
+        if best is None:
+            return closed, frac
+        closed[best[1]] = False
+        frac[best[2]] = 0.0
+
+
+def solve_once(
+    rn: RestorationNetwork,
+    fault: Fault,
+    freeze_healthy: bool | None = None,
+    strengthened: bool = True,
+    fast: bool = True,
+) -> Solution:
+    """Build and solve one MILP (``strengthened``: reachable sections energised, valid inequalities)."""
+    cfg = rn.config
+    t0 = time.perf_counter()
+    d = milp_data(rn, fault, freeze_healthy=freeze_healthy, energise_reachable=strengthened)
+    m = build_model(d, valid_inequalities=strengthened)
+    build_s = time.perf_counter() - t0
+    out: MilpOutcome = solve_milp(m, cfg.time_limit_s, cfg.mip_rel_gap, fast=fast)
+    if not out.has_solution:
+        n_bus = rn.arrays.n_bus
+        return Solution(out.status, rn.arrays.closed.copy(), np.zeros(n_bus), None, out.mip_gap, build_s,
+                        out.solve_s, d)  # fmt: skip
+    closed, frac = prune_ties(rn, fault, d, *extract(m, d, rn, fault))
+    return Solution(
+        out.status, closed, frac, plan_value(d, closed, frac), out.mip_gap, build_s, out.solve_s, d
+    )
+
+
+def solve_restoration(rn: RestorationNetwork, fault: Fault, fast: bool = True) -> tuple[Solution, list[str]]:
+    """Solve with the healthy area frozen (unless configured otherwise); when that is infeasible
+    (the healthy area violates limits already) retry with switching and shedding allowed there."""
+    sol = solve_once(rn, fault, fast=fast)
+    notes: list[str] = []
+    if sol.status == Status.INFEASIBLE.value and not rn.config.reconfigure_healthy_area:
+        notes.append("infeasible with the healthy area frozen (it violates limits already); "
+                     "retried with switching and shedding allowed there")  # fmt: skip
+        retry = solve_once(rn, fault, freeze_healthy=False, fast=fast)
+        retry.build_s += sol.build_s
+        retry.solve_s += sol.solve_s
+        sol = retry
+    return sol, notes
