@@ -116,7 +116,9 @@ class AcChecker:
 
                 arrays = feeder_arrays(net)
             if len(closed) != arrays.n_branch:
-                raise ValueError(f"closed has {len(closed)} entries, the network has {arrays.n_branch} branches")
+                raise ValueError(
+                    f"closed has {len(closed)} entries, the network has {arrays.n_branch} branches"
+                )
             apply_branch_states(self.net, arrays, closed)
         self._load_p0 = self.net.load["p_mw"].to_numpy(copy=True)
         self._load_q0 = self.net.load["q_mvar"].to_numpy(copy=True)

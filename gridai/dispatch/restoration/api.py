@@ -16,12 +16,22 @@ import pandapower as pp
 from gridai.dispatch.restoration.config import RestorationConfig
 from gridai.dispatch.restoration.explain import explain
 from gridai.dispatch.restoration.model import healthy_buses
-from gridai.dispatch.restoration.network import Fault, RestorationNetwork, locate_fault, prepare_network
-from gridai.dispatch.restoration.optimise import solve_restoration
+from gridai.dispatch.restoration.network import (
+    Fault,
+    RestorationNetwork,
+    energised_buses,
+    locate_fault,
+    prepare_network,
+)
+from gridai.dispatch.restoration.optimise import Solution, solve_restoration
 from gridai.dispatch.restoration.sequence import SwitchingStep, switching_sequence
 from gridai.dispatch.restoration.verify import Verdict, verify_sequence
 
 logger = logging.getLogger(__name__)
+
+#: Re-solves allowed when an island's AC losses exceed ``island_power_margin`` (each lowers the
+#: unit's MILP limit by the measured excess; one is usually enough).
+ISLAND_LOSS_RETRIES = 2
 
 
 @dataclass
@@ -45,6 +55,8 @@ class RestorationPlan:
         Ordered switching steps.
     verification, step_verifications:
         Verdict on the final state and on each intermediate state.
+    islands:
+        pandapower storage indices of the grid-forming units that carry an island.
     """
 
     rn: RestorationNetwork
@@ -63,6 +75,7 @@ class RestorationPlan:
     objective: float | None = None
     mip_gap: float | None = None
     notes: list[str] = field(default_factory=list)
+    islands: tuple[int, ...] = ()
 
     @property
     def served_kw(self) -> np.ndarray:
@@ -86,6 +99,19 @@ class RestorationPlan:
 
     def changed_branches(self) -> list[int]:
         return [int(k) for k in np.flatnonzero(self.closed != self.rn.arrays.closed)]
+
+    def _islands(self) -> list[dict[str, Any]]:
+        out = []
+        for u in self.rn.island_units:
+            if u.storage in self.islands:
+                island = energised_buses(self.rn, self.closed, [u.bus])
+                out.append({
+                    "storage": u.storage, "bus": self.rn.bus_label(u.bus),
+                    "served_kw": round(float(self.served_kw[island].sum()), 3),
+                    "p_limit_kw": round(u.p_max_kw, 3), "energy_kwh": round(u.energy_kwh, 3),
+                    "buses": [int(b) for b in self.rn.arrays.bus[island]],
+                })  # fmt: skip
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """JSON summary (kW, minutes, seconds)."""
@@ -125,6 +151,7 @@ class RestorationPlan:
             "objective": self.objective,
             "mip_gap": self.mip_gap,
             "notes": list(self.notes),
+            "islands": self._islands(),
             "per_bus": per_bus,
         }
 
@@ -150,24 +177,32 @@ def restore(
         else prepare_network(net, config or RestorationConfig(), name)
     )
     fault = locate_fault(rn, list(fault_lines), list(fault_buses))
-    sol, notes = solve_restoration(rn, fault, fast=fast)
+    derate: dict[int, float] = {}
+    build_s = solve_s = 0.0
+    loss_notes: list[str] = []
+    for attempt in range(1 + ISLAND_LOSS_RETRIES):
+        sol, notes = solve_restoration(rn, fault, fast=fast, island_derate=derate)
+        notes = loss_notes + notes
+        build_s, solve_s = build_s + sol.build_s, solve_s + sol.solve_s
+        steps, final, per_step = _sequence_and_verify(rn, fault, sol)
+        over = {k: x for v in [final, *per_step] for k, x in v.island_load.items() if x > 1.0 + 1e-6}
+        if not over or attempt == ISLAND_LOSS_RETRIES:
+            break
+        # the island's AC losses exceed the margin: lower that unit's MILP limit by the excess
+        for k, x in over.items():
+            derate[k] = derate.get(k, 1.0) / x * 0.995
+        loss_notes.append("island losses above island_power_margin for storage " + ", ".join(map(str, sorted(over)))
+                     + "; re-solved with the unit's limit lowered by the AC excess")  # fmt: skip
+    sol.build_s, sol.solve_s = build_s, solve_s
     status, closed, frac = sol.status, sol.closed, sol.served_fraction
     interrupted = ~healthy_buses(rn, fault)
     # buses dark in the normal state (no source at all) were not interrupted by this fault
     interrupted &= _normally_supplied(rn)
     has_plan = sol.has_plan
-    if has_plan:
-        served_kw = rn.p_load_kw * frac
-        steps = switching_sequence(rn, fault, closed, served_kw)
-        final, per_step = verify_sequence(rn, fault, steps, frac, ac_every_step=rn.config.ac_check_steps)
-    else:
-        steps = []
-        final = Verdict(passed=False, problems=[f"no plan: the MILP is {status}"])
-        per_step = []
     ok = has_plan and final.passed and all(v.passed for v in per_step)
     if has_plan and not ok:
         logger.warning("restoration plan for %s failed verification: %s", fault, final.problems)
-    text = explain(rn, fault, frac, interrupted)
+    text = explain(rn, fault, frac, interrupted, sol.islands if has_plan else ())
     if not has_plan:
         text = f"no restoration plan ({status}); " + text
     logger.info(
@@ -181,7 +216,21 @@ def restore(
         rn=rn, fault=fault, status=status, ok=ok, closed=closed, served_fraction=frac, interrupted=interrupted,
         sequence=steps, verification=final, step_verifications=per_step, explanation=text, solve_s=sol.solve_s,
         build_s=sol.build_s, objective=sol.objective, mip_gap=sol.mip_gap, notes=notes,
+        islands=sol.islands if has_plan else (),
     )  # fmt: skip
+
+
+def _sequence_and_verify(
+    rn: RestorationNetwork, fault: Fault, sol: Solution
+) -> tuple[list[SwitchingStep], Verdict, list[Verdict]]:
+    """Order the plan's operations and verify the final and every intermediate state."""
+    if not sol.has_plan:
+        return [], Verdict(passed=False, problems=[f"no plan: the MILP is {sol.status}"]), []
+    steps = switching_sequence(rn, fault, sol.closed, rn.p_load_kw * sol.served_fraction, sol.islands)
+    final, per_step = verify_sequence(
+        rn, fault, steps, sol.served_fraction, ac_every_step=rn.config.ac_check_steps
+    )
+    return steps, final, per_step
 
 
 def _normally_supplied(rn: RestorationNetwork) -> np.ndarray:

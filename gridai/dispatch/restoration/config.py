@@ -102,6 +102,24 @@ class RestorationConfig(StrictModel):
         description="Count static generators on energised buses as negative load. Off by default: "
         "DER trips on the fault and reconnects only minutes after restoration (IEEE 1547).",
     )
+    island_storage: list[int] = Field(
+        default_factory=list,
+        description="pandapower storage indices with grid-forming inverters: each may black-start and carry "
+        "an island of the outage area that no substation reaches (one unit per island). Empty: no islands.",
+    )
+    island_duration_h: float = Field(
+        2.0,
+        gt=0.0,
+        description="How long an island must be carried on battery energy alone, e.g. until the fault is "
+        "repaired [h]; a unit's power is limited to its usable energy over this time.",
+    )
+    island_v_pu: float = Field(1.0, gt=0.0, description="Voltage setpoint of a unit forming an island [pu].")
+    island_power_margin: float = Field(
+        0.05,
+        ge=0.0,
+        lt=0.5,
+        description="Share of a unit's power limit kept free in the MILP for the losses LinDistFlow omits [-].",
+    )
     time_limit_s: float = Field(
         30.0, gt=0.0, description="Solver time limit [s]; the best plan found is returned, flagged."
     )
@@ -118,6 +136,10 @@ class RestorationConfig(StrictModel):
                 f"v_min_pu {self.v_min_pu} + 2 * voltage_margin_pu {self.voltage_margin_pu} must be below "
                 f"v_max_pu {self.v_max_pu}"
             )
+        lo, hi = self.v_min_pu + self.voltage_margin_pu, self.v_max_pu - self.voltage_margin_pu
+        if not lo <= self.island_v_pu <= hi:
+            raise ValueError(f"island_v_pu {self.island_v_pu} must lie within the voltage limits with margin, "
+                             f"{lo:.3f}..{hi:.3f} pu")  # fmt: skip
         missing = {"breaker", "remote", "manual"} - set(self.type_specs)
         if missing:
             raise ValueError(f"type_specs lacks switch types {sorted(missing)}")

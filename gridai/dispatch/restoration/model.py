@@ -14,14 +14,18 @@ root edge: one source (energised) or none (dark). No loop of any length can be c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import networkx as nx
 import numpy as np
 import pyomo.environ as pyo
 
+from gridai.dispatch.restoration.config import SwitchType
+from gridai.dispatch.restoration.islands import add_island_limits, add_island_voltage
 from gridai.dispatch.restoration.network import Fault, RestorationNetwork, sections
 
+#: Switch type whose operation cost and time a unit's black start takes (done from the control room).
+ISLAND_START_TYPE: SwitchType = "remote"
 # Inner octagon of the circle P^2 + Q^2 <= S^2: the regular octagon inscribed has apothem S cos(pi/8).
 _OCTAGON = float(np.cos(np.pi / 8))
 
@@ -59,6 +63,17 @@ class MilpData:
     op_weight: float  # objective weight of one unit of operation cost [kW-equivalent]
     pure_loads: bool = False  # p, q >= 0 everywhere, no taps: power flows away from the sources
     energised: np.ndarray | None = None  # sections fixed energised (see reachable_sections)
+    # grid-forming units that may root an island (see islands.py), one entry per unit
+    island_storage: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    island_bus: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    island_p_max_pu: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    island_s_max_pu: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    island_u: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    island_cost: float = 0.0  # operation cost of starting one unit [-]
+
+    @property
+    def island_section(self) -> np.ndarray:
+        return self.section[self.island_bus]
 
 
 def healthy_buses(rn: RestorationNetwork, fault: Fault) -> np.ndarray:
@@ -99,9 +114,16 @@ def reachable_sections(d: MilpData) -> np.ndarray:
 
 
 def milp_data(
-    rn: RestorationNetwork, fault: Fault, freeze_healthy: bool | None = None, energise_reachable: bool = True
+    rn: RestorationNetwork,
+    fault: Fault,
+    freeze_healthy: bool | None = None,
+    energise_reachable: bool = True,
+    island_derate: dict[int, float] | None = None,
 ) -> MilpData:
     """Collect the arrays of the MILP for ``fault`` on ``rn``.
+
+    ``island_derate`` scales a grid-forming unit's limits further (storage index -> factor <= 1),
+    when the AC check found more losses in its island than ``island_power_margin`` covers.
 
     With ``energise_reachable`` (and pure loads, every reachable load sheddable), every section a
     live source can reach is energised; its load may still be shed entirely.
@@ -134,21 +156,31 @@ def milp_data(
             for k in br
         ]
     )
+    # grid-forming units may root an island where no live source is (their own section not faulted)
+    units = [u for u in rn.island_units
+             if section[u.bus] not in set(src_sections.tolist()) | set(dead_sections.tolist())]  # fmt: skip
+    island_cost = specs[ISLAND_START_TYPE].operation_cost
+    derate = {
+        u.storage: (1 - cfg.island_power_margin) * (island_derate or {}).get(u.storage, 1.0) for u in units
+    }
     p_kw = rn.p_load_kw
     weighted = np.where(p_kw > 0, rn.weight * p_kw, 0.0)
     positive = weighted[weighted > 0]
     # Lexicographic objective: all operations together weigh less than half the smallest load.
-    op_weight = 0.5 * (positive.min() if len(positive) else 1.0) / (op_cost.sum() + 1.0)
+    op_weight = (
+        0.5 * (positive.min() if len(positive) else 1.0) / (op_cost.sum() + island_cost * len(units) + 1.0)
+    )
     s_base_kw = a.s_base_mva * 1e3
     v_lo = cfg.v_min_pu + cfg.voltage_margin_pu
     v_hi = cfg.v_max_pu - cfg.voltage_margin_pu
     u_hi = v_hi**2
+    u_set = np.concatenate([rn.u_source[sources], [u.v_pu**2 for u in units]])
     pure = bool(
-        (p_kw >= 0).all() and (rn.q_load_kvar >= 0).all() and np.allclose(rn.tau2, 1.0) and len(sources)
+        (p_kw >= 0).all() and (rn.q_load_kvar >= 0).all() and np.allclose(rn.tau2, 1.0) and len(u_set)
     )
     if pure:
         # pure loads, no taps: voltage only falls away from a source, so no bus exceeds the highest setpoint
-        u_hi = min(u_hi, float(np.nanmax(rn.u_source[sources])))
+        u_hi = min(u_hi, float(np.nanmax(u_set)))
     d = MilpData(
         n_bus=a.n_bus, n_section=n_section, section=section, branches=br, operable=operable[br],
         normally_closed=a.closed[br], f=a.f[br], t=a.t[br], r=a.r_pu[br], x=a.x_pu[br], tau2=rn.tau2[br],
@@ -158,6 +190,11 @@ def milp_data(
         u_min=v_lo**2, shed_whole_bus=cfg.shed_whole_bus_loads, u_max=u_hi, op_weight=float(op_weight),
         flow_cap_p=float(np.abs(p_kw[~healthy]).sum() / s_base_kw) + 1e-6,
         flow_cap_q=float(np.abs(rn.q_load_kvar[~healthy]).sum() / s_base_kw) + 1e-6, pure_loads=pure,
+        island_storage=np.array([u.storage for u in units], dtype=int),
+        island_bus=np.array([u.bus for u in units], dtype=int),
+        island_p_max_pu=np.array([u.p_max_kw * derate[u.storage] / s_base_kw for u in units]),
+        island_s_max_pu=np.array([u.s_max_kva * derate[u.storage] / s_base_kw for u in units]),
+        island_u=np.array([u.v_pu**2 for u in units]), island_cost=float(island_cost),
     )  # fmt: skip
     if pure and energise_reachable:
         # Every load a source can reach may be shed, so a reachable section can always be energised
@@ -173,8 +210,9 @@ def milp_data(
 
 def add_topology_variables(m: pyo.ConcreteModel, d: MilpData) -> None:
     """Branch states ``x_a`` in {0, 1} for operable branches, root edges ``gamma_c`` in {0, 1}
-    for sections without a live source, energisation ``e_c`` in [0, 1] (integral by the
-    constraints below): ``e_c = 1`` at live source sections, ``e_c = 0`` at faulted sections."""
+    for sections without a live source, island roots ``delta_u`` in {0, 1} for grid-forming
+    units, energisation ``e_c`` in [0, 1] (integral by the constraints below): ``e_c = 1`` at live
+    source sections, ``e_c = 0`` at faulted sections."""
     m.A = pyo.Set(initialize=range(len(d.branches)))
     m.OA = pyo.Set(initialize=[j for j in range(len(d.branches)) if d.operable[j]])
     m.C = pyo.Set(initialize=range(d.n_section))
@@ -182,6 +220,8 @@ def add_topology_variables(m: pyo.ConcreteModel, d: MilpData) -> None:
     m.NC = pyo.Set(initialize=[c for c in range(d.n_section) if c not in src])
     m.x = pyo.Var(m.OA, domain=pyo.Binary)
     m.gamma = pyo.Var(m.NC, domain=pyo.Binary)
+    m.IU = pyo.Set(initialize=range(len(d.island_bus)))
+    m.delta_u = pyo.Var(m.IU, domain=pyo.Binary)
     m.e = pyo.Var(m.C, bounds=(0.0, 1.0))
     for c in src:
         m.e[c].fix(1.0)
@@ -195,7 +235,8 @@ def add_topology_variables(m: pyo.ConcreteModel, d: MilpData) -> None:
 def add_spanning_tree(m: pyo.ConcreteModel, d: MilpData) -> None:
     """Radiality on the section graph plus a virtual root ``0``.
 
-    Edge count: ``sum_a x_a + sum_c gamma_c + |live sources| = n_section`` [-].
+    Edge count: ``sum_a x_a + sum_c gamma_c + sum_u delta_u + |live sources| = n_section`` [-];
+    a started grid-forming unit ``u`` is a root edge of its section like ``gamma`` (energised, not dark).
     Orientation (tightens the relaxation): ``x_a = b^ft_a + b^tf_a`` and every section without a
     live source has one parent, ``sum_{arcs into c} b + gamma_c = 1``; source sections have none;
     flow follows the orientation, ``0 <= F_a <= n b^ft_a``, ``0 <= -F_a <= n b^tf_a``.
@@ -210,13 +251,19 @@ def add_spanning_tree(m: pyo.ConcreteModel, d: MilpData) -> None:
     m.F = pyo.Var(m.OA, bounds=(-n, n))
     m.G = pyo.Var(m.C, bounds=(0.0, n))
     src = set(d.source_sections.tolist())
+    unit_of = {int(c): k for k, c in enumerate(d.island_section.tolist())}
+
+    def roots(m: pyo.ConcreteModel, c: int) -> pyo.Expression:
+        return m.gamma[c] + (m.delta_u[unit_of[c]] if c in unit_of else 0)
+
     if len(m.OA) or len(m.NC):
         m.tree_edges = pyo.Constraint(
-            expr=sum(m.x[j] for j in m.OA) + sum(m.gamma[c] for c in m.NC) + len(src) == n
-        )
+            expr=sum(m.x[j] for j in m.OA) + sum(m.gamma[c] for c in m.NC) + sum(m.delta_u[k] for k in m.IU)
+            + len(src) == n
+        )  # fmt: skip
     m.flow_cap_pos = pyo.Constraint(m.OA, rule=lambda m, j: m.F[j] <= n * m.x[j])
     m.flow_cap_neg = pyo.Constraint(m.OA, rule=lambda m, j: -m.F[j] <= n * m.x[j])
-    m.root_cap = pyo.Constraint(m.NC, rule=lambda m, c: m.G[c] <= n * m.gamma[c])
+    m.root_cap = pyo.Constraint(m.NC, rule=lambda m, c: m.G[c] <= n * roots(m, c))
     into: dict[int, list[int]] = {c: [] for c in range(n)}
     out: dict[int, list[int]] = {c: [] for c in range(n)}
     for j in m.OA:
@@ -227,7 +274,8 @@ def add_spanning_tree(m: pyo.ConcreteModel, d: MilpData) -> None:
     m.dir_split = pyo.Constraint(m.OA, rule=lambda m, j: m.bf[j] + m.bt[j] == m.x[j])
     # each non-source section has exactly one parent (a branch or the virtual root)
     m.one_parent = pyo.Constraint(
-        m.NC, rule=lambda m, c: sum(m.bf[j] for j in into[c]) + sum(m.bt[j] for j in out[c]) + m.gamma[c] == 1
+        m.NC,
+        rule=lambda m, c: sum(m.bf[j] for j in into[c]) + sum(m.bt[j] for j in out[c]) + roots(m, c) == 1,
     )
     for c in src:
         for j in into[c]:
@@ -242,10 +290,12 @@ def add_spanning_tree(m: pyo.ConcreteModel, d: MilpData) -> None:
 
 
 def add_energisation(m: pyo.ConcreteModel, d: MilpData) -> None:
-    """A dark tree's root is not energised, and a closed branch joins sections of equal state:
-    ``e_c <= 1 - gamma_c``; ``|e_{c(f)} - e_{c(t)}| <= 1 - x_a`` [-]."""
+    """A dark tree's root is not energised, an island's root is, and a closed branch joins
+    sections of equal state: ``e_c <= 1 - gamma_c``; ``e_c(u) >= delta_u``;
+    ``|e_{c(f)} - e_{c(t)}| <= 1 - x_a`` [-]."""
     sf, st = d.section[d.f], d.section[d.t]
     m.dark_root = pyo.Constraint(m.NC, rule=lambda m, c: m.e[c] <= 1 - m.gamma[c])
+    m.island_root = pyo.Constraint(m.IU, rule=lambda m, k: m.e[int(d.island_section[k])] >= m.delta_u[k])
     m.same_state_1 = pyo.Constraint(m.OA, rule=lambda m, j: m.e[int(sf[j])] - m.e[int(st[j])] <= 1 - m.x[j])
     m.same_state_2 = pyo.Constraint(m.OA, rule=lambda m, j: m.e[int(st[j])] - m.e[int(sf[j])] <= 1 - m.x[j])
 
@@ -265,12 +315,18 @@ def _served(m: pyo.ConcreteModel, d: MilpData, i: int) -> pyo.Expression:
 def add_power_balance(m: pyo.ConcreteModel, d: MilpData) -> None:
     """LinDistFlow balance at every bus (lossless):
     ``Pg_i + sum_{a in i} P_a - sum_{a out i} P_a = p_i s_i`` and the same for ``Q`` [pu];
-    ``Pg_i, Qg_i`` exist only at live sources."""
+    ``Pg_i, Qg_i`` exist only at live sources and grid-forming units (``Pi_u, Qi_u``, limited by
+    :func:`~gridai.dispatch.restoration.islands.add_island_limits`)."""
     m.P = pyo.Var(m.A)
     m.Q = pyo.Var(m.A)
     m.S = pyo.Set(initialize=d.sources.tolist())
     m.Pg = pyo.Var(m.S)
     m.Qg = pyo.Var(m.S)
+    m.Pi = pyo.Var(m.IU)
+    m.Qi = pyo.Var(m.IU)
+    units_at: dict[int, list[int]] = {}
+    for k, b in enumerate(d.island_bus.tolist()):
+        units_at.setdefault(int(b), []).append(k)
     into: dict[int, list[int]] = {i: [] for i in range(d.n_bus)}
     out: dict[int, list[int]] = {i: [] for i in range(d.n_bus)}
     for j in m.A:
@@ -278,19 +334,21 @@ def add_power_balance(m: pyo.ConcreteModel, d: MilpData) -> None:
         into[int(d.t[j])].append(j)
     src = set(d.sources.tolist())
 
-    def balance(var: pyo.Var, gen: pyo.Var, load: np.ndarray) -> pyo.Constraint:
+    def balance(var: pyo.Var, gen: pyo.Var, unit: pyo.Var, load: np.ndarray) -> pyo.Constraint:
         def rule(m: pyo.ConcreteModel, i: int) -> object:
-            if not into[i] and not out[i] and i not in src:
+            if not into[i] and not out[i] and i not in src and i not in units_at:
                 return pyo.Constraint.Skip  # isolated bus: nothing flows, its load is never served
             lhs = sum(var[j] for j in into[i]) - sum(var[j] for j in out[i]) + (gen[i] if i in src else 0.0)
+            lhs += sum(unit[k] for k in units_at.get(i, []))
             if load[i] == 0.0:
                 return lhs == 0.0
             return lhs == float(load[i]) * _served(m, d, i)
 
         return pyo.Constraint(range(d.n_bus), rule=rule)
 
-    m.p_balance = balance(m.P, m.Pg, d.p_pu)
-    m.q_balance = balance(m.Q, m.Qg, d.q_pu)
+    m.p_balance = balance(m.P, m.Pg, m.Pi, d.p_pu)
+    m.q_balance = balance(m.Q, m.Qg, m.Qi, d.q_pu)
+    add_island_limits(m, d.island_p_max_pu, d.island_s_max_pu)
 
 
 def add_branch_limits(m: pyo.ConcreteModel, d: MilpData) -> None:
@@ -349,12 +407,15 @@ def add_voltage(m: pyo.ConcreteModel, d: MilpData) -> None:
     m.v_drop_fixed = pyo.Constraint(m.FA, rule=lambda m, j: drop(m, j) == 0.0)
     m.v_drop_pos = pyo.Constraint(m.OA, rule=lambda m, j: drop(m, j) <= big[j] * (1 - m.x[j]))
     m.v_drop_neg = pyo.Constraint(m.OA, rule=lambda m, j: -drop(m, j) <= big[j] * (1 - m.x[j]))
+    add_island_voltage(m, d.island_bus, d.island_u, d.u_max - d.u_min)
 
 
 def operations(m: pyo.ConcreteModel, d: MilpData) -> pyo.Expression:
     """Weighted count of switch operations beyond fault isolation:
-    ``sum_a c_a (1 - x_a)`` over normally closed, ``sum_a c_a x_a`` over normally open branches."""
-    return sum(float(d.op_cost[j]) * ((1 - m.x[j]) if d.normally_closed[j] else m.x[j]) for j in m.OA)
+    ``sum_a c_a (1 - x_a)`` over normally closed, ``sum_a c_a x_a`` over normally open branches,
+    plus ``c_start delta_u`` per grid-forming unit started."""
+    switching = sum(float(d.op_cost[j]) * ((1 - m.x[j]) if d.normally_closed[j] else m.x[j]) for j in m.OA)
+    return switching + sum(d.island_cost * m.delta_u[k] for k in m.IU)
 
 
 def add_objective(m: pyo.ConcreteModel, d: MilpData) -> None:
@@ -366,15 +427,16 @@ def add_objective(m: pyo.ConcreteModel, d: MilpData) -> None:
 
 
 def _electrical_distance(d: MilpData, weight: np.ndarray) -> np.ndarray:
-    """Shortest path length by ``weight`` (>= 0) from any live source to each bus over the active
-    branches (``inf`` where none reaches)."""
+    """Shortest path length by ``weight`` (>= 0) from any live source or grid-forming unit to each
+    bus over the active branches (``inf`` where none reaches)."""
     g = nx.Graph()
     g.add_nodes_from(range(d.n_bus))
     for f, t, w in sorted(zip(d.f.tolist(), d.t.tolist(), np.maximum(weight, 0.0).tolist(), strict=True),
                           key=lambda e: -e[2]):  # fmt: skip
         g.add_edge(f, t, w=w)  # parallel branches: the lowest weight is added last and kept
     out = np.full(d.n_bus, np.inf)
-    for i, v in nx.multi_source_dijkstra_path_length(g, set(d.sources.tolist()), weight="w").items():
+    roots = set(d.sources.tolist()) | set(d.island_bus.tolist())
+    for i, v in nx.multi_source_dijkstra_path_length(g, roots, weight="w").items():
         out[i] = v
     return out
 
@@ -396,7 +458,7 @@ def add_flow_direction(m: pyo.ConcreteModel, d: MilpData) -> None:
         return
     rd = _electrical_distance(d, d.r)
     xd = _electrical_distance(d, d.x)
-    budget = 0.5 * (float(np.nanmax(d.u_source[d.sources])) - d.u_min)
+    budget = 0.5 * (float(np.nanmax(np.concatenate([d.u_source[d.sources], d.island_u]))) - d.u_min)
     m.dir_p_ft = pyo.Constraint(m.OA, rule=lambda m, j: m.P[j] <= d.flow_cap_p * m.bf[j])
     m.dir_p_tf = pyo.Constraint(m.OA, rule=lambda m, j: -m.P[j] <= d.flow_cap_p * m.bt[j])
     m.dir_q_ft = pyo.Constraint(m.OA, rule=lambda m, j: m.Q[j] <= d.flow_cap_q * m.bf[j])

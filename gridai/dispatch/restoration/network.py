@@ -19,6 +19,7 @@ import pandapower as pp
 
 from gridai.dispatch.network.topology import FeederArrays, check_radial, feeder_arrays
 from gridai.dispatch.restoration.config import RestorationConfig
+from gridai.dispatch.restoration.islands import IslandUnit, check_one_unit_per_section, island_units
 from gridai.exceptions import GridAIDataError
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,8 @@ class RestorationNetwork:
         Squared off-nominal ratio per branch [-].
     u_source:
         Squared voltage setpoint per bus position of a source (``nan`` elsewhere) [pu^2].
+    island_units:
+        Grid-forming batteries that may energise an island (see ``islands.py``).
     """
 
     net: pp.pandapowerNet
@@ -81,6 +84,7 @@ class RestorationNetwork:
     rating_mva: np.ndarray
     tau2: np.ndarray
     u_source: np.ndarray
+    island_units: tuple[IslandUnit, ...] = ()
 
     @property
     def name(self) -> str:
@@ -111,6 +115,26 @@ class RestorationNetwork:
 
     def bus_label(self, pos: int) -> int:
         return int(self.arrays.bus[pos])
+
+
+def live_sources(rn: RestorationNetwork, fault: Fault, islands: tuple[int, ...] = ()) -> list[int]:
+    """Bus positions of the sources after the fault: substations outside faulted sections and the
+    grid-forming units (pandapower storage indices ``islands``) started to carry an island."""
+    dead = {int(rn.section[b]) for b in fault.dead_buses}
+    subs = [int(s) for s in rn.arrays.slack if int(rn.section[s]) not in dead]
+    return subs + [u.bus for u in rn.island_units if u.storage in islands]
+
+
+def energised_buses(rn: RestorationNetwork, closed: np.ndarray, sources: list[int]) -> np.ndarray:
+    """Buses connected to one of the ``sources`` (bus positions) through ``closed`` branches (bool mask)."""
+    a = rn.arrays
+    g = nx.Graph()
+    g.add_nodes_from(range(a.n_bus))
+    g.add_edges_from(zip(a.f[closed].tolist(), a.t[closed].tolist(), strict=True))
+    mask = np.zeros(a.n_bus, dtype=bool)
+    for s in sources:
+        mask[list(nx.node_connected_component(g, s))] = True
+    return mask
 
 
 def sections(arrays: FeederArrays, fixed_closed: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
@@ -262,11 +286,13 @@ def prepare_network(net: pp.pandapowerNet, config: RestorationConfig, name: str 
     for _, eg in net.ext_grid[net.ext_grid["in_service"]].iterrows():
         if int(eg["bus"]) in pos:
             u_source[pos[int(eg["bus"])]] = float(eg["vm_pu"]) ** 2
+    units = island_units(net, arrays, config)
+    check_one_unit_per_section(units, section, name)
     return RestorationNetwork(
         net=net, arrays=arrays, config=config, line_switches_virtual=virtual, sw_f=sw_f, sw_t=sw_t,
         operable=operable, open_type=open_type, close_type=close_type, section=section, n_section=n_section,
         source_sections=src_sec, p_load_kw=p, q_load_kvar=q, weight=weight, sheddable=sheddable,
-        rating_mva=rating, tau2=_tau2(net, arrays), u_source=u_source,
+        rating_mva=rating, tau2=_tau2(net, arrays), u_source=u_source, island_units=units,
     )  # fmt: skip
 
 

@@ -13,12 +13,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import networkx as nx
 import numpy as np
 import pyomo.environ as pyo
 
 from gridai.dispatch.restoration.model import MilpData, build_model, milp_data
-from gridai.dispatch.restoration.network import Fault, RestorationNetwork
+from gridai.dispatch.restoration.network import Fault, RestorationNetwork, energised_buses, live_sources
 from gridai.dispatch.restoration.solver import MilpOutcome, Status, solve_milp
 
 
@@ -36,7 +35,9 @@ class Solution:
         Served fraction of each bus load [-].
     objective:
         Priority-weighted served load minus ``op_weight`` times the operation cost of ``closed``
-        [kW-equivalent] (``None`` without a plan).
+        and of the started units [kW-equivalent] (``None`` without a plan).
+    islands:
+        pandapower storage indices of the grid-forming units started to carry an island.
     """
 
     status: str
@@ -47,6 +48,7 @@ class Solution:
     build_s: float
     solve_s: float
     data: MilpData
+    islands: tuple[int, ...] = ()
 
     @property
     def has_plan(self) -> bool:
@@ -55,8 +57,8 @@ class Solution:
 
 def extract(
     m: pyo.ConcreteModel, d: MilpData, rn: RestorationNetwork, fault: Fault
-) -> tuple[np.ndarray, np.ndarray]:
-    """Branch states and served fractions of a solved model (fractions snapped to 0/1 within 1e-6)."""
+) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    """Branch states, served fractions (snapped to 0/1 within 1e-6) and started units of a solved model."""
     a = rn.arrays
     closed = np.zeros(a.n_branch, dtype=bool)
     for j, k in enumerate(d.branches):
@@ -66,59 +68,50 @@ def extract(
     for i in m.LB:
         frac[i] = float(np.clip(pyo.value(m.s[i]), 0.0, 1.0))
     frac = np.where(frac < 1e-6, 0.0, np.where(frac > 1 - 1e-6, 1.0, frac))
-    return closed, frac * e
+    islands = tuple(int(d.island_storage[k]) for k in m.IU if round(pyo.value(m.delta_u[k])))
+    return closed, frac * e, islands
 
 
-def operation_cost(d: MilpData, closed: np.ndarray) -> float:
-    """Operation cost of reaching ``closed`` from the normal state over the model's operable branches [-]."""
+def operation_cost(d: MilpData, closed: np.ndarray, islands: tuple[int, ...] = ()) -> float:
+    """Operation cost of reaching ``closed`` from the normal state over the model's operable
+    branches, plus the black starts of the ``islands`` units [-]."""
     k = d.branches[d.operable]
-    return float(d.op_cost[d.operable][closed[k] != d.normally_closed[d.operable]].sum())
+    switching = float(d.op_cost[d.operable][closed[k] != d.normally_closed[d.operable]].sum())
+    return switching + d.island_cost * len(islands)
 
 
-def plan_value(d: MilpData, closed: np.ndarray, frac: np.ndarray) -> float:
+def plan_value(d: MilpData, closed: np.ndarray, frac: np.ndarray, islands: tuple[int, ...] = ()) -> float:
     """The MILP objective of a plan: ``sum_i w_i p_i s_i - op_weight * cost`` [kW-equivalent]."""
-    return float((d.weighted_kw * frac).sum()) - d.op_weight * operation_cost(d, closed)
-
-
-def _live_sources(rn: RestorationNetwork, fault: Fault) -> list[int]:
-    dead = {int(rn.section[b]) for b in fault.dead_buses}
-    return [int(s) for s in rn.arrays.slack if int(rn.section[s]) not in dead]
-
-
-def supplied(rn: RestorationNetwork, closed: np.ndarray, live: list[int]) -> np.ndarray:
-    """Buses connected to one of the ``live`` source buses through ``closed`` branches (bool mask)."""
-    a = rn.arrays
-    g = nx.Graph()
-    g.add_nodes_from(range(a.n_bus))
-    g.add_edges_from(zip(a.f[closed].tolist(), a.t[closed].tolist(), strict=True))
-    mask = np.zeros(a.n_bus, dtype=bool)
-    for s in live:
-        mask[list(nx.node_connected_component(g, s))] = True
-    return mask
+    return float((d.weighted_kw * frac).sum()) - d.op_weight * operation_cost(d, closed, islands)
 
 
 def prune_ties(
-    rn: RestorationNetwork, fault: Fault, d: MilpData, closed: np.ndarray, frac: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+    rn: RestorationNetwork,
+    fault: Fault,
+    d: MilpData,
+    closed: np.ndarray,
+    frac: np.ndarray,
+    islands: tuple[int, ...] = (),
+) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
     """Reopen closed normally-open branches that restore less than their operation is worth.
 
     A tie whose opening darkens only buses with no served load is always reopened. With pure
     loads (``d.pure_loads``: dropping load only raises voltages and lowers flows elsewhere), a
     tie is also reopened when the priority-weighted load it alone supplies is below
     ``op_weight`` times its operation cost; that load is then shed. The tie with the largest
-    gain goes first, until none gains.
+    gain goes first, until none gains. Last, a started unit whose island serves nothing is not started.
     """
     a = rn.arrays
     closed, frac = closed.copy(), frac.copy()
-    live = _live_sources(rn, fault)
+    live = live_sources(rn, fault, islands)
     cost = dict(zip(d.branches.tolist(), d.op_cost.tolist(), strict=True))
     while True:
-        base = supplied(rn, closed, live)
+        base = energised_buses(rn, closed, live)
         best: tuple[float, int, np.ndarray] | None = None
         for k in np.flatnonzero(closed & ~a.closed).tolist():
             trial = closed.copy()
             trial[k] = False
-            lost = base & ~supplied(rn, trial, live)
+            lost = base & ~energised_buses(rn, trial, live)
             idle = not (np.abs(rn.p_load_kw[lost] * frac[lost]) > 1e-9).any()
             if not idle and not d.pure_loads:
                 continue
@@ -126,9 +119,18 @@ def prune_ties(
             if (idle or gain > 1e-9) and (best is None or gain > best[0]):
                 best = (gain, k, lost)
         if best is None:
-            return closed, frac
+            break
         closed[best[1]] = False
         frac[best[2]] = 0.0
+    kept = []
+    for u in rn.island_units:
+        if u.storage in islands:
+            island = energised_buses(rn, closed, [u.bus])
+            if (np.abs(rn.p_load_kw[island] * frac[island]) > 1e-9).any():
+                kept.append(u.storage)
+            else:
+                frac[island] = 0.0
+    return closed, frac, tuple(kept)
 
 
 def solve_once(
@@ -137,11 +139,12 @@ def solve_once(
     freeze_healthy: bool | None = None,
     strengthened: bool = True,
     fast: bool = True,
+    island_derate: dict[int, float] | None = None,
 ) -> Solution:
     """Build and solve one MILP (``strengthened``: reachable sections energised, valid inequalities)."""
     cfg = rn.config
     t0 = time.perf_counter()
-    d = milp_data(rn, fault, freeze_healthy=freeze_healthy, energise_reachable=strengthened)
+    d = milp_data(rn, fault, freeze_healthy, energise_reachable=strengthened, island_derate=island_derate)
     m = build_model(d, valid_inequalities=strengthened)
     build_s = time.perf_counter() - t0
     out: MilpOutcome = solve_milp(m, cfg.time_limit_s, cfg.mip_rel_gap, fast=fast)
@@ -149,21 +152,22 @@ def solve_once(
         n_bus = rn.arrays.n_bus
         return Solution(out.status, rn.arrays.closed.copy(), np.zeros(n_bus), None, out.mip_gap, build_s,
                         out.solve_s, d)  # fmt: skip
-    closed, frac = prune_ties(rn, fault, d, *extract(m, d, rn, fault))
-    return Solution(
-        out.status, closed, frac, plan_value(d, closed, frac), out.mip_gap, build_s, out.solve_s, d
-    )
+    closed, frac, islands = prune_ties(rn, fault, d, *extract(m, d, rn, fault))
+    value = plan_value(d, closed, frac, islands)
+    return Solution(out.status, closed, frac, value, out.mip_gap, build_s, out.solve_s, d, islands)
 
 
-def solve_restoration(rn: RestorationNetwork, fault: Fault, fast: bool = True) -> tuple[Solution, list[str]]:
+def solve_restoration(
+    rn: RestorationNetwork, fault: Fault, fast: bool = True, island_derate: dict[int, float] | None = None
+) -> tuple[Solution, list[str]]:
     """Solve with the healthy area frozen (unless configured otherwise); when that is infeasible
     (the healthy area violates limits already) retry with switching and shedding allowed there."""
-    sol = solve_once(rn, fault, fast=fast)
+    sol = solve_once(rn, fault, fast=fast, island_derate=island_derate)
     notes: list[str] = []
     if sol.status == Status.INFEASIBLE.value and not rn.config.reconfigure_healthy_area:
         notes.append("infeasible with the healthy area frozen (it violates limits already); "
                      "retried with switching and shedding allowed there")  # fmt: skip
-        retry = solve_once(rn, fault, freeze_healthy=False, fast=fast)
+        retry = solve_once(rn, fault, freeze_healthy=False, fast=fast, island_derate=island_derate)
         retry.build_s += sol.build_s
         retry.solve_s += sol.solve_s
         sol = retry

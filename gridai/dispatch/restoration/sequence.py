@@ -1,8 +1,9 @@
 """Order the switching operations of a restoration plan.
 
 Order: (1) open the faulted lines' own switches (isolation), (2) open the sectionalising
-switches that split the outage area, (3) close ties, each one joining a dark part to an
-energised one, fastest switch types and largest restored load first.
+switches that split the outage area, (3) black-start the grid-forming units that carry an
+island, (4) close ties, each one joining a dark part to an energised one, fastest switch types
+and largest restored load first.
 
 Every intermediate state is a subset of the final closed set once the opens are done, and
 the final closed set is a forest with one source per energised tree; so every intermediate
@@ -15,10 +16,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import networkx as nx
 import numpy as np
 
-from gridai.dispatch.restoration.network import Fault, RestorationNetwork
+from gridai.dispatch.restoration.model import ISLAND_START_TYPE
+from gridai.dispatch.restoration.network import Fault, RestorationNetwork, energised_buses, live_sources
 
 _TYPE_ORDER = {"breaker": 0, "remote": 1, "manual": 2}
 
@@ -46,6 +47,8 @@ class SwitchingStep:
         Time of this operation and cumulative time when it is done [min].
     energised_kw:
         Served load once this step is done [kW].
+    unit:
+        pandapower storage index of the grid-forming unit started (phase ``"island"``), else None.
     """
 
     step: int
@@ -57,22 +60,12 @@ class SwitchingStep:
     duration_min: float
     done_at_min: float
     energised_kw: float
+    unit: int | None = None
 
     def to_dict(self) -> dict[str, object]:
         d = asdict(self)
         d["switch_ids"] = list(self.switch_ids)
         return d
-
-
-def _energised(rn: RestorationNetwork, closed: np.ndarray, live_sources: list[int]) -> np.ndarray:
-    a = rn.arrays
-    g = nx.Graph()
-    g.add_nodes_from(range(a.n_bus))
-    g.add_edges_from(zip(a.f[closed].tolist(), a.t[closed].tolist(), strict=True))
-    mask = np.zeros(a.n_bus, dtype=bool)
-    for s in live_sources:
-        mask[list(nx.node_connected_component(g, s))] = True
-    return mask
 
 
 def _open_ids(rn: RestorationNetwork, k: int, ends: tuple[tuple[int, ...], ...]) -> tuple[int, ...]:
@@ -100,16 +93,21 @@ def _type_of(rn: RestorationNetwork, sid: int) -> str:
 
 
 def switching_sequence(
-    rn: RestorationNetwork, fault: Fault, final_closed: np.ndarray, served_kw: np.ndarray
+    rn: RestorationNetwork,
+    fault: Fault,
+    final_closed: np.ndarray,
+    served_kw: np.ndarray,
+    islands: tuple[int, ...] = (),
 ) -> list[SwitchingStep]:
-    """The ordered operations taking the normal state to ``final_closed``.
+    """The ordered operations taking the normal state to ``final_closed``, starting the
+    grid-forming units ``islands`` (pandapower storage indices) before any tie is closed.
 
     ``served_kw`` is the served load per bus position in the final plan [kW]; a bus counts
     as served in an intermediate state when it is energised there.
     """
     a, specs = rn.arrays, rn.config.type_specs
     dead = set(fault.dead_buses)
-    live = [int(s) for s in a.slack if int(rn.section[s]) not in {int(rn.section[b]) for b in dead}]
+    live = live_sources(rn, fault)
     state = a.closed.copy()
     ops: list[tuple[str, str, int, tuple[int, ...], str]] = []
     for k in fault.open_branches:
@@ -147,20 +145,28 @@ def switching_sequence(
         state[k] = action == "close"
         dur = specs[typ].operation_time_min  # type: ignore[index]
         t_min += dur
-        kw = float(served_kw[_energised(rn, state, live)].sum())
+        kw = float(served_kw[energised_buses(rn, state, live)].sum())
         steps.append(
             SwitchingStep(len(steps) + 1, phase, action, rn.branch_label(k), ids, typ, dur, t_min, kw)
         )
 
     for op in ops:
         record(*op)
+    for u in rn.island_units:
+        if u.storage in islands:
+            live.append(u.bus)
+            dur = specs[ISLAND_START_TYPE].operation_time_min
+            t_min += dur
+            kw = float(served_kw[energised_buses(rn, state, live)].sum())
+            steps.append(SwitchingStep(len(steps) + 1, "island", "start", f"storage {u.storage}", (),
+                                       ISLAND_START_TYPE, dur, t_min, kw, unit=u.storage))  # fmt: skip
     while to_close:
-        en = _energised(rn, state, live)
+        en = energised_buses(rn, state, live)
 
         def rank(k: int, en: np.ndarray = en) -> tuple[int, int, float]:
             trial = state.copy()
             trial[k] = True
-            gain = float(served_kw[_energised(rn, trial, live)].sum() - served_kw[en].sum())
+            gain = float(served_kw[energised_buses(rn, trial, live)].sum() - served_kw[en].sum())
             touches = int(en[a.f[k]] or en[a.t[k]])
             return (-touches, _TYPE_ORDER[str(rn.close_type[k])], -gain)
 
@@ -186,6 +192,8 @@ def apply_steps(
     else:
         state = {int(i): bool(c) for i, c in rn.net.switch["closed"].items()}
     for st in steps[: len(steps) if upto is None else upto]:
+        if st.unit is not None:
+            continue
         for i in st.switch_ids:
             state[i] = st.action == "close"
     return state

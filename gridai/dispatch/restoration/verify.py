@@ -17,6 +17,7 @@ import numpy as np
 import pandapower as pp
 import pandapower.topology as top
 
+from gridai.dispatch.restoration.islands import island_problems, with_island_slacks
 from gridai.dispatch.restoration.network import Fault, RestorationNetwork
 from gridai.dispatch.restoration.sequence import SwitchingStep, apply_steps
 
@@ -45,6 +46,7 @@ class Verdict:
     v_min_pu: float = float("nan")
     v_max_pu: float = float("nan")
     max_loading_percent: float = float("nan")
+    island_load: dict[int, float] = field(default_factory=dict)  # storage -> AC output / its limit [-]
 
     def to_dict(self) -> dict[str, Any]:
         def num(v: float) -> float | None:
@@ -61,9 +63,14 @@ class Verdict:
 
 
 def plan_net(
-    rn: RestorationNetwork, fault: Fault, switch_state: dict[int, bool], served_fraction: np.ndarray
-) -> pp.pandapowerNet:
-    """A copy of the network in the given switch state, loads scaled by their served fraction."""
+    rn: RestorationNetwork,
+    fault: Fault,
+    switch_state: dict[int, bool],
+    served_fraction: np.ndarray,
+    islands: tuple[int, ...] = (),
+) -> tuple[pp.pandapowerNet, dict[int, int]]:
+    """A copy of the network in the given switch state, loads scaled by their served fraction,
+    each started grid-forming unit replaced by an external grid; also {storage: ext_grid index}."""
     net = copy.deepcopy(rn.net)
     if rn.line_switches_virtual:
         for line, closed in switch_state.items():
@@ -80,7 +87,8 @@ def plan_net(
         net.load["scaling"] = net.load["scaling"] * net.load["bus"].map(frac).fillna(0.0).to_numpy()
     if len(net.sgen) and not rn.config.der_support:
         net.sgen["in_service"] = False
-    return net
+    units = [u for u in rn.island_units if u.storage in islands]
+    return net, with_island_slacks(net, units, rn.arrays.bus)
 
 
 def _topology_checks(rn: RestorationNetwork, fault: Fault, net: pp.pandapowerNet, v: Verdict) -> set[int]:
@@ -124,7 +132,9 @@ def _topology_checks(rn: RestorationNetwork, fault: Fault, net: pp.pandapowerNet
     return supplied
 
 
-def _ac_checks(rn: RestorationNetwork, net: pp.pandapowerNet, supplied: set[int], v: Verdict) -> None:
+def _ac_checks(
+    rn: RestorationNetwork, net: pp.pandapowerNet, supplied: set[int], v: Verdict, slacks: dict[int, int]
+) -> None:
     cfg = rn.config
     if not supplied:
         v.checks["ac_power_flow"] = True
@@ -136,6 +146,11 @@ def _ac_checks(rn: RestorationNetwork, net: pp.pandapowerNet, supplied: set[int]
         v.problems.append(f"AC power flow does not converge ({type(err).__name__})")
         return
     v.checks["ac_power_flow"] = True
+    if slacks:
+        units = [u for u in rn.island_units if u.storage in slacks]
+        problems = island_problems(net, units, slacks, v.island_load)
+        v.checks["island_source_limits"] = not problems
+        v.problems.extend(problems)
     vm = net.res_bus["vm_pu"].dropna()
     vm = vm[vm.index.isin(list(supplied))]
     v.v_min_pu = float(vm.min()) if len(vm) else float("nan")
@@ -186,13 +201,15 @@ def verify_state(
     switch_state: dict[int, bool],
     served_fraction: np.ndarray,
     ac: bool = True,
+    islands: tuple[int, ...] = (),
 ) -> Verdict:
-    """Check one switch state: radial, one source per energised island, fault de-energised, AC limits."""
+    """Check one switch state: radial, one source per energised island, fault de-energised, AC
+    limits, and the power of the grid-forming units ``islands`` that carry an island."""
     v = Verdict(passed=False)
-    net = plan_net(rn, fault, switch_state, served_fraction)
+    net, slacks = plan_net(rn, fault, switch_state, served_fraction, islands)
     supplied = _topology_checks(rn, fault, net, v)
     if ac:
-        _ac_checks(rn, net, supplied, v)
+        _ac_checks(rn, net, supplied, v, slacks)
     v.passed = all(v.checks.values())
     return v
 
@@ -205,10 +222,18 @@ def verify_sequence(
     ac_every_step: bool = True,
 ) -> tuple[Verdict, list[Verdict]]:
     """Verify the final state and each intermediate state of ``steps`` (after isolation)."""
-    final = verify_state(rn, fault, apply_steps(rn, steps), served_fraction, ac=True)
+
+    def started(upto: int) -> tuple[int, ...]:
+        return tuple(s.unit for s in steps[:upto] if s.unit is not None)
+
+    final = verify_state(
+        rn, fault, apply_steps(rn, steps), served_fraction, ac=True, islands=started(len(steps))
+    )
     n_iso = sum(1 for s in steps if s.phase == "isolate")
     per_step = [
-        verify_state(rn, fault, apply_steps(rn, steps, upto=i), served_fraction, ac=ac_every_step)
+        verify_state(
+            rn, fault, apply_steps(rn, steps, upto=i), served_fraction, ac=ac_every_step, islands=started(i)
+        )  # fmt: skip
         for i in range(max(n_iso, 1), len(steps))
     ]
     return final, per_step
