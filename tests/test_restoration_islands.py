@@ -8,11 +8,16 @@ it to its limit, ``min(600 kVA, 1 MWh / T) (1 - margin)``.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandapower as pp
 import pandapower.networks as pn
 import pytest
+from typer.testing import CliRunner
 
+from gridai.cli.main import app
 from gridai.dispatch.restoration import RestorationConfig, restore
 from gridai.dispatch.restoration.network import prepare_network
 from gridai.exceptions import GridAIDataError
@@ -150,3 +155,32 @@ def test_island_voltage_setpoint_outside_limits_is_a_config_error() -> None:
 def test_served_fractions_stay_in_unit_interval_with_islands() -> None:
     plan = restore(battery_net(), [0], config=_cfg(), name="two-feeder")
     assert np.all((plan.served_fraction >= 0) & (plan.served_fraction <= 1))
+
+
+def test_cli_restore_with_a_battery_island(tmp_path: Path) -> None:
+    net_path = tmp_path / "feeder.json"
+    pp.to_json(battery_net(), str(net_path))
+    cfg = tmp_path / "restoration.yaml"
+    cfg.write_text("island_storage: [0]\nunavailable_switches: [10, 11]\n")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        app,
+        [
+            "restore",
+            "--network",
+            str(net_path),
+            "--fault-line",
+            "0",
+            "-c",
+            str(cfg),
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout.strip().splitlines()[-1])
+    assert summary["verification"]["passed"] and summary["restored_kw"] == pytest.approx(475.0, rel=1e-6)
+    written = json.loads((out / "plan.json").read_text())
+    assert [i["storage"] for i in written["islands"]] == [0]
+    assert (out / "plan.png").stat().st_size > 10_000

@@ -19,6 +19,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import networkx as nx  # noqa: E402
 import numpy as np  # noqa: E402
 
+from gridai.dispatch.restoration.network import energised_buses, live_sources  # noqa: E402
+
 if TYPE_CHECKING:
     from gridai.dispatch.restoration.api import RestorationPlan
 
@@ -57,7 +59,8 @@ def plot_plan(plan: RestorationPlan, path: str | Path) -> Path:
         else:
             style = dict(color="0.7", lw=1.0, ls="--", zorder=1)
         ax.plot([x0, x1], [y0, y1], **style)  # type: ignore[arg-type]
-    energised = plan.served_fraction > 0
+    # energised by topology (a source or a started battery reaches it), whether or not its load is served
+    energised = energised_buses(plan.rn, plan.closed, live_sources(plan.rn, plan.fault, plan.islands))
     has_load = plan.rn.p_load_kw > 0
     dark = ~energised & (has_load | ~np.isin(np.arange(a.n_bus), a.slack))
     partial = energised & has_load & (plan.served_fraction < 1 - 1e-6)
@@ -66,7 +69,7 @@ def plot_plan(plan: RestorationPlan, path: str | Path) -> Path:
     xy = np.array([pos[i] for i in range(a.n_bus)])
     groups = [
         (energised & ~partial, "tab:green", "energised"),
-        (partial, "gold", "partly shed"),
+        (partial, "gold", "energised, load (partly) shed"),
         (dark & ~dead, "black", "de-energised"),
         (dead, "red", "faulted section"),
     ]
@@ -77,6 +80,10 @@ def plot_plan(plan: RestorationPlan, path: str | Path) -> Path:
         for i in range(a.n_bus):
             ax.annotate(str(int(a.bus[i])), xy[i], fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.scatter(xy[a.slack, 0], xy[a.slack, 1], s=160, marker="s", c="tab:purple", label="source", zorder=5)
+    started = [u.bus for u in plan.rn.island_units if u.storage in plan.islands]
+    if started:
+        ax.scatter(xy[started, 0], xy[started, 1], s=160, marker="D", c="tab:cyan", label="battery island source",
+                   zorder=5)  # fmt: skip
     for style, label in [
         (dict(color="red", lw=3.0), "faulted line (isolated)"),
         (dict(color="tab:blue", lw=3.0), "closed by plan"),
