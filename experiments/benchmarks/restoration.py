@@ -9,24 +9,22 @@ tie" rule. A sample of faults is also solved through the plain Pyomo appsi_highs
     .venv/bin/python experiments/benchmarks/restoration.py                 # case33bw + mv_oberrhein
     .venv/bin/python experiments/benchmarks/restoration.py --networks case33bw --reference 32
     .venv/bin/python experiments/benchmarks/restoration.py --largest       # SimBench / synthetic scale-up
+    .venv/bin/python experiments/benchmarks/restoration.py --batteries     # case33bw, batteries islanding or not
 
 Targets (issue #5, 2-core machine): case33bw median < 0.2 s, worst < 1 s; mv_oberrhein median < 5 s.
 
-Measured 2026-11-22 on the shared 2-core machine (load average 10-16 from parallel jobs, so
-timings are inflated), fast path, build + solve per fault, default config, 30 s limit:
+Measured 2026-12-01 on the 2-core machine (mostly quiet: a few short test runs alongside), fast path, build + solve
+per fault, default config, 30 s limit (``--networks case33bw mv_oberrhein --reference 5``):
 
-* case33bw, 32 faults: median 0.121 s (target met), p90 1.67 s, max 30.16 s (line 1:
-  flagged ``feasible_timeout``; lines 2/3/4: 4.9/2.3/1.8 s - worst-case target missed);
-  31 optimal + 1 flagged, 32/32 verified, 0 below the single-tie rule (restored 19,755 kW
-  vs the rule's 9,245 kW of 27,020 kW interrupted); plain appsi / fast median 1.43x, same
-  objective on the 5 sampled faults both paths solved to optimality.
-* mv_oberrhein, 181 faults: median 0.29 s (target met), p90 1.59 s, max 15.4 s; 181/181
-  optimal and verified, 0 below the rule (549,574 vs 241,356 kW of 643,392 kW interrupted);
-  plain appsi / fast median 2.48x, same objectives on all 10 sampled faults.
-* --largest (one fault each): SimBench 1-MV-rural/semiurb/urban/comm--0-sw (97-144 buses,
-  101-156 operable switches) optimal in 0.1-0.6 s; 1-MVLV-rural-all-0-sw (5,479 buses,
-  5,393 switches) found no plan within 60 s (build 29 s, solve 73 s). mv_oberrhein x2/x4/x8
-  (358/716/1,432 buses, independent copies: a fault touches one copy) optimal in 0.75/0.23/1.37 s.
+* case33bw, 32 faults: median 0.025 s, p90 0.19 s, max 0.40 s (both targets met; it was 30 s,
+  a time-out, before the valid inequalities and the energised-reachable strengthening); 32/32
+  optimal and verified, 0 below the single-tie rule (restored 19,818 kW vs the rule's 9,245 kW
+  of 27,020 kW interrupted); plain appsi / fast median 1.65x, same objective on all 5 samples.
+* mv_oberrhein, 181 faults: median 0.068 s, p90 0.45 s, max 1.28 s; 181/181 optimal and
+  verified, 0 below the rule (549,574 vs 241,356 kW of 643,392 kW interrupted); plain appsi /
+  fast median 1.75x, same objectives on all 5 samples.
+* ``--batteries`` and ``--largest``: see the README's benchmark table for the figures of the
+  latest run.
 """
 
 from __future__ import annotations
@@ -80,6 +78,7 @@ def sweep(
                 interrupted_kw=plan.interrupted_kw,
                 rule_kw=rule_kw,
                 ops=len(plan.sequence),
+                islands=list(plan.islands),
             )
         )
         logging.info("%s line %d: %s ok=%s %.3f s restored %.0f (rule %.0f)", name, line, plan.status, plan.ok,
@@ -198,6 +197,23 @@ def largest(cfg: RestorationConfig, budget_s: float = 60.0) -> list[dict[str, An
     return res
 
 
+def battery_islands(cfg: RestorationConfig, limit: int | None) -> dict[str, Any]:
+    """The same N-1 sweep of case33bw with and without grid-forming batteries allowed to island."""
+    net = load_network("case33bw")
+    for bus in (17, 21, 24, 32):
+        pp.create_storage(net, bus=bus, p_mw=0.0, max_e_mwh=1.0, sn_mva=0.5, soc_percent=90.0, min_e_mwh=0.1)
+    out = {}
+    for label, units in (
+        ("case33bw+batteries (no islands)", []),
+        ("case33bw+batteries (islands)", [0, 1, 2, 3]),
+    ):
+        r = sweep(label, net, cfg.model_copy(update={"island_storage": units}), 0, limit)
+        r["islanded_faults"] = sum(1 for row in r["per_fault"] if row.get("islands"))
+        out[label] = r
+        print(json.dumps({k: v for k, v in r.items() if k != "per_fault"}), flush=True)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--networks", nargs="*", default=["case33bw", "mv_oberrhein"])
@@ -208,11 +224,19 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=30.0)
     ap.add_argument("--largest", action="store_true", help="only the scale-up run")
     ap.add_argument("--out", default=None, help="write the full results (per fault) as JSON here")
+    ap.add_argument(
+        "--batteries",
+        action="store_true",
+        help="case33bw with a grid-forming 500 kVA / 1 MWh battery at each feeder end (buses 17, 21, 24, "
+        "32): N-1 sweep with and without island support, side by side",
+    )
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     cfg = RestorationConfig(time_limit_s=args.time_limit, ac_check_steps=False)
     results: dict[str, Any] = {}
-    if args.largest:
+    if args.batteries:
+        results.update(battery_islands(cfg, args.limit))
+    elif args.largest:
         results["largest"] = largest(cfg)
     else:
         for name in args.networks:
