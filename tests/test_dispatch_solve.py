@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 
 import numpy as np
 import pyomo.environ as pyo
@@ -126,3 +128,21 @@ def test_time_limit_returns_flagged_best_plan() -> None:
     assert res.status == Status.FEASIBLE_TIMEOUT
     assert res.has_solution and res.ok and res.mip_gap > 0
     assert pyo.value(m.o) == pytest.approx(res.objective, rel=1e-9)
+
+
+def test_mixed_thread_requests_in_one_process_all_solve() -> None:
+    """HiGHS sizes one thread pool per process at its first run; highspy 1.16 fails every later
+    run that asks for another count ("Not Set"). Found when a default-threads dispatch made the
+    day-ahead job's threads=1 solves fail. Run in a fresh process: this one's pool is already sized."""
+    code = (
+        "from tests.test_dispatch_solve import _knapsack\n"
+        "from gridai.dispatch.solve import SolveOptions, solve_model\n"
+        "for t in (None, 1, 2, None, 1):\n"
+        "    r = solve_model(_knapsack(), SolveOptions(threads=t))\n"
+        "    print(t, r.status.value)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    statuses = [line.split()[-1] for line in out.stdout.strip().splitlines()[-5:]]
+    assert statuses == ["optimal"] * 5, out.stdout + out.stderr

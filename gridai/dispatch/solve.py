@@ -19,6 +19,7 @@ On a time-out the best feasible solution is loaded and the status is ``FEASIBLE_
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -57,7 +58,12 @@ class SolveOptions(StrictModel):
         default=None, gt=0, description="Wall-clock limit [s]; best feasible plan is kept."
     )
     mip_gap: float = Field(default=1e-4, ge=0, description="Relative MIP gap at which HiGHS stops [-].")
-    threads: int | None = Field(default=None, ge=1, description="HiGHS threads (None: HiGHS default).")
+    threads: int | None = Field(
+        default=None,
+        ge=1,
+        description="HiGHS threads (None: HiGHS default). HiGHS sizes one thread pool per process at its "
+        "first solve; a later request for another count is not applied (see _scheduler_threads).",
+    )
     presolve: bool = Field(default=True, description="Run HiGHS presolve.")
     log: bool = Field(default=False, description="Print the HiGHS log.")
     highs_options: dict[str, bool | int | float | str] = Field(
@@ -141,6 +147,27 @@ def _map_highs_status(ms: highspy.HighsModelStatus, has_primal: bool) -> Status:
     return Status.ERROR
 
 
+#: HiGHS runs all solves of a process on one global thread scheduler, sized by the first run's
+#: ``threads`` option (unset: HiGHS's own choice). A later run asking for another count fails with
+#: status error and model status "Not Set" (highspy 1.16.0): a dispatch solved with the default
+#: made every later ``threads=1`` solve of the day-ahead job fail in the same process. The count
+#: of the first run is kept here (it mirrors that process-wide state of the library) and a
+#: conflicting request is left out, so the solve runs on the existing scheduler.
+_SCHEDULER: dict[str, int] = {}
+_SCHEDULER_LOCK = threading.Lock()
+
+
+def _scheduler_threads(requested: int | None) -> int | None:
+    """The ``threads`` option to set for a run that asks for ``requested`` (None: leave unset)."""
+    with _SCHEDULER_LOCK:
+        first = _SCHEDULER.setdefault("threads", 0 if requested is None else int(requested))
+    if requested is None or int(requested) == first:
+        return requested
+    logger.debug("HiGHS thread scheduler already runs %s; threads=%d not applied",
+                 f"{first} threads" if first else "HiGHS's default", requested)  # fmt: skip
+    return None
+
+
 def make_highs(lp: LpArrays, options: SolveOptions) -> highspy.Highs:
     """A ``highspy.Highs`` instance holding ``lp`` with ``options`` applied."""
     h = highspy.Highs()
@@ -148,8 +175,9 @@ def make_highs(lp: LpArrays, options: SolveOptions) -> highspy.Highs:
     if options.time_limit_s is not None:
         h.setOptionValue("time_limit", float(options.time_limit_s))
     h.setOptionValue("mip_rel_gap", float(options.mip_gap))
-    if options.threads is not None:
-        h.setOptionValue("threads", int(options.threads))
+    threads = _scheduler_threads(options.threads)
+    if threads is not None:
+        h.setOptionValue("threads", threads)
     if not options.presolve:
         h.setOptionValue("presolve", "off")
     for key, value in options.highs_options.items():
