@@ -13,6 +13,10 @@ output root. Peak memory is the highest sum of the RSS of this process and its w
 every 0.2 s.
 
     .venv/bin/python experiments/benchmarks/dayahead_scale.py --sizes 10 100 1000 --workers 1 2
+    .venv/bin/python experiments/benchmarks/dayahead_scale.py --sizes 100 --workers 2 --readiness-faults 0 8
+
+``--readiness-faults`` adds the N-1 restoration readiness (K plans per feeder at the forecast
+peak) and reports each run's wall time over the run without it (``readiness_time_ratio``).
 
 The last line printed is JSON: ``{"runs": [...], "speedup": {"<n>": t1/t2}, "scaling": {...}}``.
 """
@@ -71,7 +75,7 @@ class PeakRSS:
         self._thread.join()
 
 
-def config(n: int, health_intervals: int) -> DayAheadConfig:
+def config(n: int, health_intervals: int, readiness_faults: int = 0) -> DayAheadConfig:
     return parse_config(
         DayAheadConfig,
         {
@@ -84,6 +88,7 @@ def config(n: int, health_intervals: int) -> DayAheadConfig:
             "synthetic_feeders": {"count": n, "networks": ["case33bw"], "seed": 0},
             "dispatch": {"time_limit_s": 30, "ac_check_intervals": 1},
             "health": {"peak_intervals": health_intervals},
+            "readiness": {"enabled": readiness_faults > 0, "max_faults": max(readiness_faults, 1)},
             "track_runs": False,
             "report": {"max_feeder_charts": 6},
         },
@@ -112,6 +117,13 @@ def main() -> None:
     ap.add_argument(
         "--health-intervals", type=int, default=3, help="Peak intervals of the health power flows."
     )
+    ap.add_argument(
+        "--readiness-faults",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="N-1 restoration plans per feeder (0: readiness off); several values run side by side.",
+    )
     ap.add_argument("--date", default="2008-06-30")
     ap.add_argument("--out", type=Path, default=None, help="Write the JSON result here too.")
     args = ap.parse_args()
@@ -121,8 +133,8 @@ def main() -> None:
     for workers in args.workers:
         with dask_client(DaskConfig(n_workers=workers, threads_per_worker=1)) as client:
             warm_up(client)
-            for n in args.sizes:
-                cfg = config(n, args.health_intervals)
+            for n, k in [(n, k) for n in args.sizes for k in args.readiness_faults]:
+                cfg = config(n, args.health_intervals, k)
                 with tempfile.TemporaryDirectory(prefix="gridai-scale-") as tmp, PeakRSS() as mem:
                     t0 = time.perf_counter()
                     res = run_day_ahead(cfg, args.date, tmp, dask_client=client)
@@ -132,6 +144,7 @@ def main() -> None:
                 rec = {
                     "feeders": n,
                     "workers": workers,
+                    "readiness_faults": k,
                     "wall_s": round(wall, 2),
                     "s_per_feeder": round(wall / n, 4),
                     "peak_rss_mb": round(mem.peak / 2**20, 1),
@@ -143,17 +156,25 @@ def main() -> None:
                 print(json.dumps(rec), flush=True)
     speedup = {}
     for n in args.sizes:
-        t = {r["workers"]: r["wall_s"] for r in runs if r["feeders"] == n}
+        t = {r["workers"]: r["wall_s"] for r in runs if r["feeders"] == n and r["readiness_faults"] == 0}
         if 1 in t and 2 in t:
             speedup[str(n)] = round(t[1] / t[2], 2)
     scaling = {}
     for w in args.workers:
-        pts = sorted((r["feeders"], r["wall_s"]) for r in runs if r["workers"] == w)
+        pts = sorted(
+            (r["feeders"], r["wall_s"]) for r in runs if r["workers"] == w and r["readiness_faults"] == 0
+        )
         if len(pts) >= 2:
             (n0, t0_), (n1, t1_) = pts[0], pts[-1]
             scaling[str(w)] = {"marginal_s_per_feeder": round((t1_ - t0_) / (n1 - n0), 4),
                                "time_ratio": round(t1_ / t0_, 2), "size_ratio": n1 / n0}  # fmt: skip
-    result = {"runs": runs, "speedup_1_to_2_workers": speedup, "scaling": scaling, "cpus": psutil.cpu_count()}
+    readiness = {}
+    for w, n in {(r["workers"], r["feeders"]) for r in runs}:
+        t = {r["readiness_faults"]: r["wall_s"] for r in runs if r["workers"] == w and r["feeders"] == n}
+        if 0 in t:
+            readiness[f"{n}x{w}"] = {str(k): round(v / t[0], 3) for k, v in sorted(t.items()) if k}
+    result = {"runs": runs, "speedup_1_to_2_workers": speedup, "scaling": scaling,
+              "readiness_time_ratio": readiness, "cpus": psutil.cpu_count()}  # fmt: skip
     if args.out is not None:
         args.out.write_text(json.dumps(result, indent=2))
     print(json.dumps(result))

@@ -176,7 +176,7 @@ def _run(
             if progress is not None:
                 progress("feeders", _count[0], total)
 
-        common = {"dispatch": cfg.dispatch, "health": cfg.health}
+        common = {"dispatch": cfg.dispatch, "health": cfg.health, "readiness": cfg.readiness}
         if dask_client is not None:
             outcomes: dict[str, FeederOutcome] = map_keyed(
                 dask_client,

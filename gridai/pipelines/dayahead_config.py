@@ -11,6 +11,7 @@ from gridai.config import StrictModel
 from gridai.pipelines.distributed import DaskConfig
 from gridai.pipelines.feeders import FeederSpec, SyntheticFeeders
 from gridai.pipelines.health import HealthConfig
+from gridai.pipelines.readiness import ReadinessConfig
 from gridai.tracking.config import TrackingConfig
 
 
@@ -120,6 +121,10 @@ class DayAheadConfig(StrictModel):
     )
     dispatch: JobDispatchConfig = Field(default_factory=JobDispatchConfig, description="Dispatch.")
     health: HealthConfig = Field(default_factory=HealthConfig, description="Feeder health power flows.")
+    readiness: ReadinessConfig = Field(
+        default_factory=ReadinessConfig,
+        description="Restoration readiness: N-1 FLISR plans at the peak of D.",
+    )
     dask: DaskConfig = Field(default_factory=DaskConfig, description="Where per-feeder tasks run.")
     tracking: TrackingConfig = Field(
         default_factory=lambda: TrackingConfig(experiment="gridai-dayahead"), description="MLflow."

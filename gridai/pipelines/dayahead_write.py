@@ -36,6 +36,7 @@ from gridai.pipelines.feeders import (
 from gridai.pipelines.health import health_frame, health_summary
 from gridai.pipelines.manifest import RunManifest
 from gridai.pipelines.outputs import OutputDir
+from gridai.pipelines.readiness import readiness_frame, readiness_summary
 from gridai.pipelines.report import ReportData, render_report
 
 logger = logging.getLogger(__name__)
@@ -178,7 +179,13 @@ def write_outputs(
     with out.open_text("network_health.csv") as fh:
         health.to_csv(fh, index=False, float_format="%.6f", date_format="%Y-%m-%dT%H:%M:%S")
 
+    readiness = readiness_frame([r for o in outcomes.values() for r in o.readiness])
+    if cfg.readiness.enabled:
+        with out.open_text("restoration_readiness.csv") as fh:
+            readiness.to_csv(fh, index=False, float_format="%.4f", date_format="%Y-%m-%dT%H:%M:%S")
+
     data = report_data(cfg, day, inputs, fc, feeders, sched, health, outcomes, manifest)
+    data.readiness_summary = readiness_summary(readiness)
     with out.open_text("report.html") as fh:
         fh.write(render_report(data, cfg.health.v_min_pu, cfg.health.loading_max_pct))
 

@@ -28,6 +28,7 @@ import pandas as pd
 from gridai.exceptions import GridAIError
 from gridai.pipelines.feeders import FeederSpec, farthest_bus, nominal_load_kw
 from gridai.pipelines.health import HealthConfig, feeder_health
+from gridai.pipelines.readiness import ReadinessConfig, feeder_readiness
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class FeederOutcome:
     seconds: float = 0.0
     worker: str = ""
     network_summary: dict[str, Any] = field(default_factory=dict)
+    readiness: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -162,8 +164,10 @@ def network_copy(spec: str) -> Any:
     return copy.deepcopy(_NETWORKS[spec])
 
 
-def run_feeder(work: FeederWork, dispatch: Any, health: HealthConfig) -> FeederOutcome:
-    """Dispatch one feeder and check its health (the Dask task).
+def run_feeder(
+    work: FeederWork, dispatch: Any, health: HealthConfig, readiness: ReadinessConfig | None = None
+) -> FeederOutcome:
+    """Dispatch one feeder, check its health and, when enabled, its restoration readiness (the Dask task).
 
     Parameters
     ----------
@@ -173,6 +177,8 @@ def run_feeder(work: FeederWork, dispatch: Any, health: HealthConfig) -> FeederO
         :class:`~gridai.pipelines.dayahead_config.JobDispatchConfig`.
     health:
         Power-flow settings.
+    readiness:
+        N-1 restoration settings (None or disabled: skipped).
     """
     t0 = time.perf_counter()
     spec = work.spec
@@ -194,9 +200,21 @@ def run_feeder(work: FeederWork, dispatch: Any, health: HealthConfig) -> FeederO
         s = outcome.schedule.assign(bus=outcome.schedule["asset"].map(bus_of))
         batt = s.pivot_table(index="time", columns="bus", values="p_kw", aggfunc="sum")
     outcome.health = feeder_health(net, spec.name, work.demand_kw, health, batt)
+    if readiness is not None and readiness.enabled:
+        outcome.readiness = _readiness(work, readiness)
     outcome.seconds = round(time.perf_counter() - t0, 3)
     outcome.worker = f"{socket.gethostname()}:{os.getpid()}"
     return outcome
+
+
+def _readiness(work: FeederWork, cfg: ReadinessConfig) -> list[dict[str, Any]]:
+    """N-1 restoration plans on a fresh copy of the network; a crash is flagged in the table."""
+    try:
+        return feeder_readiness(network_copy(work.spec.network), work.spec.name, work.demand_kw, cfg)
+    except Exception as err:  # noqa: BLE001 - readiness is advisory: flag it, never sink the feeder
+        logger.exception("restoration readiness of %s failed", work.spec.name)
+        return [{"feeder": work.spec.name, "status": "error", "verified": False,
+                 "problem": f"{type(err).__name__}: {err}"}]  # fmt: skip
 
 
 def _dispatch(work: FeederWork, batteries: list[Battery], net: Any, cfg: Any, step_h: float) -> FeederOutcome:

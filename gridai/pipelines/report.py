@@ -42,6 +42,8 @@ class ReportData:
     health: pd.DataFrame = field(default_factory=pd.DataFrame)
     health_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
     costs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    readiness_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Per feeder: N-1 restoration at the peak (see :mod:`gridai.pipelines.readiness`); empty: not run."""
     manifest: Mapping[str, Any] = field(default_factory=dict)
     max_feeder_charts: int = 12
 
@@ -262,6 +264,23 @@ img{max-width:100%}
 """
 
 
+def _readiness_section(data: ReportData) -> list[str]:
+    if data.readiness_summary.empty:
+        return []
+    hl = {
+        "worst_restored_pct": lambda v: not _isnan(v) and float(v) < 50.0,
+        "not_verified": lambda v: not _isnan(v) and int(v) > 0,
+        "problem": lambda v: bool(v) and not _isnan(v),
+    }
+    return [
+        "<h2>Restoration readiness (single-line faults at the peak)</h2>",
+        "<p class='muted'>FLISR plans for the faults interrupting the most load, with loads at the forecast "
+        "peak; most exposed feeder first. Highlighted: worst fault restores under 50 % of what it "
+        "interrupts, plans failing verification. Every plan: restoration_readiness.csv.</p>",
+        _table(data.readiness_summary.head(50), hl),
+    ]
+
+
 def render_report(data: ReportData, v_min_pu: float = 0.95, loading_max_pct: float = 100.0) -> str:
     """The report as one HTML string (no external references)."""
     m = data.manifest
@@ -317,6 +336,7 @@ def render_report(data: ReportData, v_min_pu: float = 0.95, loading_max_pct: flo
         f"<p class='muted'>Worst case per feeder; highlighted: voltage below {v_min_pu} pu, loading above "
         f"{loading_max_pct:g} %.</p>",
         _table(data.health_summary.head(50), hl),
+        *_readiness_section(data),
         "<h2>Costs per feeder</h2>",
         _table(data.costs.head(50), None, "{:,.2f}"),
         "</body></html>",

@@ -1,0 +1,96 @@
+"""Restoration readiness in the day-ahead job: N-1 FLISR plans at the forecast peak."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gridai.dispatch.network.topology import load_network
+from gridai.dispatch.restoration import restore
+from gridai.dispatch.restoration.network import prepare_network
+from gridai.pipelines.dayahead import run_day_ahead
+from gridai.pipelines.readiness import (
+    ReadinessConfig,
+    candidate_faults,
+    feeder_readiness,
+    readiness_frame,
+    readiness_summary,
+)
+from tests.test_pipeline_dayahead import DAY, make_cfg, tiny  # noqa: F401 - tiny is a fixture
+
+LEVELS = [0.1, 0.5, 0.9]
+
+
+def _demand(peak_kw: float = 3000.0) -> pd.DataFrame:
+    times = pd.date_range("2008-06-30", periods=24, freq="h")
+    med = peak_kw * (0.6 + 0.4 * np.sin(np.linspace(0, np.pi, 24)))  # peak at hour 11/12
+    return pd.DataFrame({0.1: 0.9 * med, 0.5: med, 0.9: 1.1 * med}, index=times)
+
+
+def test_faults_are_planned_largest_interruption_first_and_match_restore() -> None:
+    cfg = ReadinessConfig(enabled=True, max_faults=4)
+    demand = _demand()
+    rows = feeder_readiness(load_network("case33bw"), "north", demand, cfg)
+    df = readiness_frame(rows)
+    assert len(df) == 4
+    med = demand[0.5]
+    assert (df["time"] == med.idxmax()).all() and np.allclose(df["load_kw"], med.max())
+    # the largest interruptions of the whole network, in order
+    net = load_network("case33bw")
+    net.load["scaling"] = med.max() / 1000.0 / net.load["p_mw"].sum()
+    rn = prepare_network(net, cfg.restoration, "north")
+    every = candidate_faults(rn, None)
+    assert len(every) > 4 and [c[0] for c in every[:4]] == [r["fault_line"] for r in rows]
+    assert all(a[1] >= b[1] for a, b in zip(every, every[1:], strict=False))
+    for r in rows:  # each row is what restore() plans on the scaled network
+        plan = restore(rn, [r["fault_line"]])
+        assert r["restored_kw"] == pytest.approx(plan.restored_kw)
+        assert r["interrupted_kw"] == pytest.approx(plan.interrupted_kw) and r["interrupted_kw"] > 0
+        assert 0.0 <= r["restored_pct"] <= 100.0 + 1e-9
+        assert r["verified"], r["problem"]
+    assert df["interrupted_kw"].sum() > df["restored_kw"].sum() > 0
+
+
+def test_plans_use_the_configured_quantile() -> None:
+    demand = _demand()
+    lo = feeder_readiness(load_network("case33bw"), "f", demand, ReadinessConfig(max_faults=1, quantile=0.5))
+    hi = feeder_readiness(load_network("case33bw"), "f", demand, ReadinessConfig(max_faults=1, quantile=0.9))
+    assert hi[0]["load_kw"] == pytest.approx(1.1 * lo[0]["load_kw"])
+    assert hi[0]["interrupted_kw"] == pytest.approx(1.1 * lo[0]["interrupted_kw"])
+
+
+def test_meshed_network_is_reported_not_raised() -> None:
+    net = load_network("case33bw")
+    net.line["in_service"] = True  # close every tie: five loops
+    rows = feeder_readiness(net, "meshed", _demand(), ReadinessConfig(max_faults=2))
+    assert len(rows) == 1 and rows[0]["status"] == "error" and "loop" in rows[0]["problem"]
+    summary = readiness_summary(readiness_frame(rows))
+    assert summary.iloc[0]["faults"] == 0 and "loop" in summary.iloc[0]["problem"]
+
+
+def test_summary_names_the_worst_fault_and_sorts_exposed_feeders_first() -> None:
+    rows = [
+        {"feeder": "a", "fault_line": 1, "restored_pct": 90.0, "unserved_kw": 10.0, "verified": True},
+        {"feeder": "a", "fault_line": 2, "restored_pct": 40.0, "unserved_kw": 60.0, "verified": False},
+        {"feeder": "b", "fault_line": 5, "restored_pct": 100.0, "unserved_kw": 0.0, "verified": True},
+    ]
+    s = readiness_summary(readiness_frame(rows))
+    assert list(s["feeder"]) == ["a", "b"]
+    a = s.iloc[0]
+    assert a["worst_fault_line"] == 2 and a["worst_restored_pct"] == 40.0 and a["not_verified"] == 1
+    assert a["mean_restored_pct"] == pytest.approx(65.0)
+
+
+def test_day_ahead_job_writes_readiness_and_reports_it(tiny: dict[str, Path], tmp_path: Path) -> None:  # noqa: F811
+    cfg = make_cfg(tiny, readiness={"enabled": True, "max_faults": 3})
+    res = run_day_ahead(cfg, DAY, tmp_path / "out")
+    assert int(res.exit_code) == 0
+    d = tmp_path / "out" / DAY
+    df = pd.read_csv(d / "restoration_readiness.csv")
+    assert set(df["feeder"]) == {"f1", "f2"} and len(df) == 6
+    assert df["verified"].all() and (df["restored_kw"] <= df["interrupted_kw"] + 1e-6).all()
+    assert "Restoration readiness" in (d / "report.html").read_text()
+    assert "restoration_readiness.csv" in res.manifest.outputs
