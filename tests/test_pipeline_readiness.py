@@ -81,7 +81,8 @@ def test_summary_names_the_worst_fault_and_sorts_exposed_feeders_first() -> None
     assert list(s["feeder"]) == ["a", "b"]
     a = s.iloc[0]
     assert a["worst_fault_line"] == 2 and a["worst_restored_pct"] == 40.0 and a["not_verified"] == 1
-    assert a["mean_restored_pct"] == pytest.approx(65.0)
+    assert a["mean_restored_pct"] == pytest.approx(65.0) and a["fully_restored"] == 0
+    assert s.iloc[1]["fully_restored"] == 1
 
 
 def test_day_ahead_job_writes_readiness_and_reports_it(tiny: dict[str, Path], tmp_path: Path) -> None:  # noqa: F811

@@ -150,9 +150,9 @@ def readiness_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
 
 
 def readiness_summary(df: pd.DataFrame) -> pd.DataFrame:
-    """Per feeder (for the report): faults planned, worst fault and its restored share, mean share,
-    plans not verified; most exposed feeder first."""
-    cols = ["feeder", "faults", "worst_fault_line", "worst_restored_pct", "worst_unserved_kw",
+    """Per feeder (for the report): faults planned, how many restore all they interrupt, the worst
+    fault and its restored share, mean share, plans not verified; most exposed feeder first."""
+    cols = ["feeder", "faults", "fully_restored", "worst_fault_line", "worst_restored_pct", "worst_unserved_kw",
             "mean_restored_pct", "not_verified", "worst_fault_explained", "problem"]  # fmt: skip
     if df.empty:
         return pd.DataFrame(columns=cols)
@@ -166,7 +166,9 @@ def readiness_summary(df: pd.DataFrame) -> pd.DataFrame:
             continue
         w = planned.iloc[int(planned["restored_pct"].astype(float).to_numpy().argmin())]
         out.append({
-            "feeder": feeder, "faults": len(planned), "worst_fault_line": int(w["fault_line"]),
+            "feeder": feeder, "faults": len(planned),
+            "fully_restored": int((planned["restored_pct"].astype(float) >= 100.0 - 1e-6).sum()),
+            "worst_fault_line": int(w["fault_line"]),
             "worst_restored_pct": float(w["restored_pct"]), "worst_unserved_kw": float(w["unserved_kw"]),
             "mean_restored_pct": float(planned["restored_pct"].astype(float).mean()),
             "not_verified": int((~planned["verified"].astype(bool)).sum()), "problem": "",
