@@ -45,11 +45,16 @@ def _enumerate(rn, fault, cfg, freeze: bool) -> float:  # noqa: ANN001 - test he
     ops_branches = [int(k) for k, op in zip(d.branches, d.operable, strict=True) if op]
     cost = {int(k): float(c) for k, c in zip(d.branches, d.op_cost, strict=True)}
     fixed_closed = [int(k) for k, op in zip(d.branches, d.operable, strict=True) if not op]
-    live = [int(s) for s in d.sources]
+    subs = [int(s) for s in d.sources]
     s_base_kw = a.s_base_mva * 1e3
     u_lo, u_hi = d.u_min, d.u_max
     best = -np.inf
-    for bits in itertools.product([0, 1], repeat=len(ops_branches)):
+    n_units = len(d.island_bus)
+    for bits, started in itertools.product(
+        itertools.product([0, 1], repeat=len(ops_branches)), itertools.product([0, 1], repeat=n_units)
+    ):
+        units = [k for k in range(n_units) if started[k]]
+        live = subs + [int(d.island_bus[k]) for k in units]
         closed = fixed_closed + [k for k, bit in zip(ops_branches, bits, strict=True) if bit]
         g = nx.Graph()
         g.add_nodes_from(range(a.n_bus))
@@ -71,15 +76,22 @@ def _enumerate(rn, fault, cfg, freeze: bool) -> float:  # noqa: ANN001 - test he
             ops = sum(
                 cost[k] * (0 if bool(a.closed[k]) == bool(bit) else 1)
                 for k, bit in zip(ops_branches, bits, strict=True)
-            )
-            value = _best_service(rn, d, g, live, energised, u_lo, u_hi, s_base_kw, cfg)
+            ) + d.island_cost * len(units)
+            # a started unit: its bus at its setpoint, its island's load within its limits
+            u_root = {int(i): float(d.u_source[i]) for i in subs}
+            caps = []
+            for k in units:
+                b = int(d.island_bus[k])
+                u_root[b] = float(d.island_u[k])
+                caps.append((nx.node_connected_component(g, b), d.island_p_max_pu[k], d.island_s_max_pu[k]))
+            value = _best_service(rn, d, g, live, energised, u_lo, u_hi, s_base_kw, cfg, u_root, caps)
             if value is None:
                 continue
             best = max(best, value - d.op_weight * ops)
     return best
 
 
-def _best_service(rn, d, g, live, energised, u_lo, u_hi, s_base_kw, cfg):  # noqa: ANN001, ANN202
+def _best_service(rn, d, g, live, energised, u_lo, u_hi, s_base_kw, cfg, u_root, caps=()):  # noqa: ANN001, ANN202
     """Best weighted served load on a fixed tree: an LP (continuous) or subset enumeration."""
     a = rn.arrays
     buses = sorted(energised)
@@ -122,7 +134,7 @@ def _best_service(rn, d, g, live, energised, u_lo, u_hi, s_base_kw, cfg):  # noq
             node = u
         src = node
         coef = np.zeros(n_free)
-        const = float(d.u_source[src])
+        const = u_root[src]
         for k in reversed(path):  # from the source down; a trafo ratio divides U_f
             fp = flows[k]
             ka = rn.arrays
@@ -150,6 +162,18 @@ def _best_service(rn, d, g, live, energised, u_lo, u_hi, s_base_kw, cfg):  # noq
                 (-1, 1, 2**0.5),
                 (-1, -1, 2**0.5),
             ]:
+                a_ub.append(sp * cp + sq * cq)
+                b_ub.append(m * lim - sp * p0 - sq * q0)
+    for island, p_max, s_max in caps:  # island load within the unit's P limit and its kVA octagon
+        cp = np.array([d.p_pu[i] if i in island else 0.0 for i in free])
+        cq = np.array([d.q_pu[i] if i in island else 0.0 for i in free])
+        p0 = sum(d.p_pu[i] for i in fixed if i in island)
+        q0 = sum(d.q_pu[i] for i in fixed if i in island)
+        a_ub.append(cp)
+        b_ub.append(p_max - p0)
+        if np.isfinite(s_max):
+            lim = s_max * OCT
+            for sp, sq, m in [(0, 1, 1), (0, -1, 1), (1, 1, 2**0.5), (1, -1, 2**0.5)]:
                 a_ub.append(sp * cp + sq * cq)
                 b_ub.append(m * lim - sp * p0 - sq * q0)
     w = np.array([d.weighted_kw[i] for i in free])
@@ -203,3 +227,34 @@ def test_enumeration_sees_shedding_when_voltage_binds() -> None:
     rn = prepare_network(two_feeder_net(1.15), RestorationConfig(v_min_pu=0.92), "two-feeder")
     plan = restore(rn, [1])
     assert 0 < plan.restored_kw < plan.interrupted_kw
+
+
+ISLAND_CASES = [
+    pytest.param(0, [10, 11], False, id="island-only"),
+    pytest.param(0, [11], False, id="island-or-tie"),
+    pytest.param(1, [10], False, id="mid-feeder-island-or-tie"),
+    pytest.param(0, [11], True, id="island-whole-bus-shedding"),
+]
+
+
+@pytest.mark.parametrize(("line", "unavailable", "whole"), ISLAND_CASES)
+def test_milp_with_battery_islands_matches_exhaustive_enumeration(
+    line: int, unavailable: list[int], whole: bool
+) -> None:
+    """The enumeration also tries every subset of grid-forming units as island roots."""
+    cfg = RestorationConfig(
+        island_storage=[0], unavailable_switches=unavailable, priority={3: 5.0}, shed_whole_bus_loads=whole,
+        non_sheddable_buses=[2] if whole else [],
+    )  # fmt: skip
+    net = two_feeder_net()
+    pp.create_storage(net, bus=4, p_mw=0.0, max_e_mwh=1.0, sn_mva=0.6, soc_percent=100.0)
+    rn = prepare_network(net, cfg, "two-feeder")
+    plan = restore(rn, [line])
+    fault = locate_fault(rn, [line])
+    assert not plan.notes  # the AC check found no excess island loss: one solve, same limits
+    if unavailable == [10, 11]:
+        assert plan.islands == (0,) and plan.restored_kw > 0  # guard: the case exercises an island
+    best = _enumerate(rn, fault, cfg, freeze=True)
+    assert plan.status == "optimal" and plan.objective is not None
+    assert plan.objective == pytest.approx(best, rel=1e-6, abs=0.5 * milp_data(rn, fault).op_weight)
+    assert plan.ok, plan.verification.problems
