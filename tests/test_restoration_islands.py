@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandapower as pp
 import pandapower.networks as pn
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -184,3 +185,12 @@ def test_cli_restore_with_a_battery_island(tmp_path: Path) -> None:
     written = json.loads((out / "plan.json").read_text())
     assert [i["storage"] for i in written["islands"]] == [0]
     assert (out / "plan.png").stat().st_size > 10_000
+
+
+def test_verification_leaves_the_users_network_untouched() -> None:
+    net = battery_net()
+    before = {t: net[t].copy() for t in ("line", "ext_grid", "storage", "load", "bus")}
+    plan = restore(net, [0], config=_cfg(unavailable_switches=[11]), name="two-feeder")
+    assert plan.ok and plan.islands == (0,) and len(plan.step_verifications) >= 2
+    for t, df in before.items():
+        pd.testing.assert_frame_equal(plan.rn.net[t], df, obj=t)
