@@ -154,3 +154,26 @@ def test_fault_on_normally_open_tie_opens_its_closed_end() -> None:
     plan = restore(load_network("cigre_mv"), [12], name="cigre_mv")
     assert [(s.branch, s.switch_ids, s.phase) for s in plan.sequence] == [("line 12", (0,), "isolate")]
     assert plan.ok and plan.interrupted_kw == 0.0
+
+
+def test_voltage_violation_already_present_before_the_fault_is_named_so() -> None:
+    """case33bw sags to 0.913 pu at bus 17 in its normal state: with a 0.92 pu limit, a state that
+    only isolates a fault elsewhere fails verification there, and the verdict says the plan did
+    not cause it (found on SimBench 1-MVLV-urban-all, whose LV buses sag below 0.9 pu at peak)."""
+    import numpy as np
+
+    from gridai.dispatch.restoration.network import locate_fault, prepare_network
+    from gridai.dispatch.restoration.sequence import apply_steps
+    from gridai.dispatch.restoration.verify import normal_voltages, verify_state
+
+    rn = prepare_network(load_network("case33bw"), RestorationConfig(v_min_pu=0.92), "c33")
+    assert normal_voltages(rn)[17] < 0.92
+    fault = locate_fault(rn, [20])  # the lateral 18-21: bus 17 stays fed as before
+    state = {**apply_steps(rn, []), 20: False}
+    v = verify_state(rn, fault, state, np.ones(rn.arrays.n_bus))
+    assert not v.passed
+    assert any("bus 17" in p and "already" in p and "normal state" in p for p in v.problems), v.problems
+    # with a limit the normal state meets, the same check passes and adds no such note
+    rn2 = prepare_network(load_network("case33bw"), RestorationConfig(v_min_pu=0.90), "c33")
+    v2 = verify_state(rn2, locate_fault(rn2, [20]), state, np.ones(rn2.arrays.n_bus))
+    assert v2.passed and not any("already" in p for p in v2.problems)

@@ -85,6 +85,7 @@ class RestorationNetwork:
     tau2: np.ndarray
     u_source: np.ndarray
     island_units: tuple[IslandUnit, ...] = ()
+    normal_vm_pu: dict[int, float] | None = None  # AC bus voltages of the normal state (verify.py fills it)
 
     @property
     def name(self) -> str:

@@ -147,6 +147,21 @@ def _topology_checks(rn: RestorationNetwork, fault: Fault, net: pp.pandapowerNet
     return supplied
 
 
+def normal_voltages(rn: RestorationNetwork) -> dict[int, float]:
+    """AC bus voltages [pu] of the normal state before any fault (computed once per network);
+    empty when that power flow does not converge."""
+    if rn.normal_vm_pu is None:
+        no_fault = Fault(lines=(), buses=(), open_branches=(), dead_buses=())
+        state = apply_steps(rn, [])
+        net, _ = plan_net(rn, no_fault, state, np.ones(rn.arrays.n_bus))
+        try:
+            pp.runpp(net, numba=False, max_iteration=30)
+            rn.normal_vm_pu = {int(b): float(x) for b, x in net.res_bus["vm_pu"].dropna().items()}
+        except Exception:  # noqa: BLE001 - pandapower signals non-convergence by exceptions
+            rn.normal_vm_pu = {}
+    return rn.normal_vm_pu
+
+
 def _ac_checks(
     rn: RestorationNetwork, net: pp.pandapowerNet, supplied: set[int], v: Verdict, slacks: dict[int, int]
 ) -> None:
@@ -174,10 +189,19 @@ def _ac_checks(
     low = vm[vm < cfg.v_min_pu - tol]
     high = vm[vm > cfg.v_max_pu + tol]
     v.checks["voltage_limits"] = low.empty and high.empty
-    if not low.empty:
-        v.problems.append(f"voltage {low.min():.4f} pu at bus {int(low.idxmin())} below {cfg.v_min_pu} pu")
-    if not high.empty:
-        v.problems.append(f"voltage {high.max():.4f} pu at bus {int(high.idxmax())} above {cfg.v_max_pu} pu")
+    for bad, word, limit in ((low, "below", cfg.v_min_pu), (high, "above", cfg.v_max_pu)):
+        if bad.empty:
+            continue
+        bus = int(bad.idxmin() if word == "below" else bad.idxmax())
+        text = f"voltage {float(bad[bus]):.4f} pu at bus {bus} {word} {limit} pu"
+        before = normal_voltages(rn).get(bus)
+        if before is not None and (
+            before < cfg.v_min_pu - tol if word == "below" else before > cfg.v_max_pu + tol
+        ):
+            text += (
+                f" (already {before:.4f} pu in the normal state before the fault: not caused by this plan)"
+            )
+        v.problems.append(text)
     loading = []
     a = rn.arrays
     rated = rn.rating_mva * 100.0 / cfg.max_loading_percent  # back to the nameplate rating [MVA]
