@@ -17,6 +17,8 @@ every 0.2 s.
 
 ``--readiness-faults`` adds the N-1 restoration readiness (K plans per feeder at the forecast
 peak) and reports each run's wall time over the run without it (``readiness_time_ratio``).
+Measured 2026-12-01, 100 feeders on 2 workers: 28.5 s without, 101.6 s with 8 plans per feeder
+(ratio 3.57).
 
 The last line printed is JSON: ``{"runs": [...], "speedup": {"<n>": t1/t2}, "scaling": {...}}``.
 """
