@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -95,3 +96,30 @@ def test_day_ahead_job_writes_readiness_and_reports_it(tiny: dict[str, Path], tm
     assert df["verified"].all() and (df["restored_kw"] <= df["interrupted_kw"] + 1e-6).all()
     assert "Restoration readiness" in (d / "report.html").read_text()
     assert "restoration_readiness.csv" in res.manifest.outputs
+
+
+def test_feeder_batteries_carry_islands_with_the_energy_left_at_the_peak() -> None:
+    """case33bw's feeder-head fault (line 0) restores nothing from ties; a 400 kW / 800 kWh battery
+    at bus 17 can carry an island with what its schedule leaves at the peak."""
+    demand = _demand(2500.0)
+    t_peak = demand[0.5].idxmax()
+    bess = SimpleNamespace(
+        name="b1", bus=17, power_kw=400.0, energy_kwh=800.0, soc_init_kwh=400.0, soc_min_kwh=80.0
+    )
+
+    def schedule(soc_kwh: float) -> pd.DataFrame:
+        return pd.DataFrame({"asset": ["b1"], "time": [t_peak], "p_kw": [0.0], "soc_kwh": [soc_kwh]})
+
+    def line0(cfg: ReadinessConfig, soc_kwh: float) -> dict[str, object]:
+        rows = feeder_readiness(load_network("case33bw"), "f", demand, cfg, [bess], schedule(soc_kwh))
+        return next(r for r in rows if r["fault_line"] == 0)
+
+    on = ReadinessConfig(max_faults=1, battery_islands=True)
+    full = line0(on, 800.0)
+    assert full["islands"] == "b1" and full["verified"]
+    # 720 kWh usable over the 2 h island duration: 360 kW, less the 5 % margin (and any AC re-solve)
+    assert 0.85 * 342.0 < full["restored_kw"] <= 342.0 + 1e-6
+    half = line0(on, 440.0)  # 360 kWh usable: half the power
+    assert half["restored_kw"] == pytest.approx(full["restored_kw"] / 2, rel=0.05)
+    assert line0(on, 80.0)["restored_kw"] == 0.0  # empty at the peak: nothing to island with
+    assert line0(ReadinessConfig(max_faults=1), 800.0)["restored_kw"] == 0.0  # off by default

@@ -201,16 +201,19 @@ def run_feeder(
         batt = s.pivot_table(index="time", columns="bus", values="p_kw", aggfunc="sum")
     outcome.health = feeder_health(net, spec.name, work.demand_kw, health, batt)
     if readiness is not None and readiness.enabled:
-        outcome.readiness = _readiness(work, readiness)
+        outcome.readiness = _readiness(work, readiness, batteries, outcome.schedule)
     outcome.seconds = round(time.perf_counter() - t0, 3)
     outcome.worker = f"{socket.gethostname()}:{os.getpid()}"
     return outcome
 
 
-def _readiness(work: FeederWork, cfg: ReadinessConfig) -> list[dict[str, Any]]:
+def _readiness(
+    work: FeederWork, cfg: ReadinessConfig, batteries: list[Battery], schedule: pd.DataFrame
+) -> list[dict[str, Any]]:
     """N-1 restoration plans on a fresh copy of the network; a crash is flagged in the table."""
     try:
-        return feeder_readiness(network_copy(work.spec.network), work.spec.name, work.demand_kw, cfg)
+        net = network_copy(work.spec.network)
+        return feeder_readiness(net, work.spec.name, work.demand_kw, cfg, batteries, schedule)
     except Exception as err:  # noqa: BLE001 - readiness is advisory: flag it, never sink the feeder
         logger.exception("restoration readiness of %s failed", work.spec.name)
         return [{"feeder": work.spec.name, "status": "error", "verified": False,

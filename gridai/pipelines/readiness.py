@@ -12,6 +12,10 @@ verification of the final state) and reported as one row of ``restoration_readin
 ``operations``, ``time_to_restore_min``, ``status``, ``verified``, ``solve_s``, and the plan's
 plain-words ``explanation`` of what stays unserved and why.
 
+With ``battery_islands``, the feeder's batteries count as grid-forming units
+(:mod:`gridai.dispatch.restoration.islands`): each may carry an island with the energy the day's
+schedule leaves in it at the peak interval (``islands`` names those a plan starts).
+
 So the morning report answers "if a line trips at tonight's peak, how much can we restore, and
 where are we exposed?".
 """
@@ -45,6 +49,7 @@ READINESS_COLUMNS = [
     "status",
     "verified",
     "solve_s",
+    "islands",
     "problem",
     "explanation",
 ]
@@ -67,6 +72,11 @@ class ReadinessConfig(StrictModel):
     )
     quantile: float = Field(
         0.5, gt=0.0, lt=1.0, description="Forecast quantile of the peak-interval load the plans are made for."
+    )
+    battery_islands: bool = Field(
+        False,
+        description="Let the feeder's batteries form islands (grid-forming inverters), with the energy their "
+        "schedule leaves at the peak interval; one battery per bus.",
     )
     restoration: RestorationConfig = Field(
         default_factory=_default_restoration,
@@ -95,8 +105,42 @@ def candidate_faults(rn: Any, max_faults: int | None) -> list[tuple[int, float]]
     return out[:max_faults] if max_faults else out
 
 
+def add_battery_units(
+    net: Any, batteries: Sequence[Any], schedule: pd.DataFrame | None, t_peak: pd.Timestamp
+) -> dict[int, str]:
+    """Add each battery (one per bus, the first listed wins) as a pandapower storage holding the
+    energy its schedule leaves at ``t_peak``; {storage index: battery name}.
+
+    ``batteries`` have ``name``, ``bus`` (pandapower bus), ``power_kw``, ``energy_kwh``,
+    ``soc_init_kwh`` and ``soc_min_kwh`` (see ``gridai.pipelines.feeder_task.Battery``);
+    ``schedule`` has columns asset, time, soc_kwh.
+    """
+    import pandapower as pp
+
+    units: dict[int, str] = {}
+    buses: set[int] = set()
+    for b in batteries:
+        if int(b.bus) in buses or b.energy_kwh <= 0 or b.power_kw <= 0:
+            continue
+        soc = float(b.soc_init_kwh)
+        if schedule is not None and len(schedule):
+            at = schedule[(schedule["asset"] == b.name) & (pd.DatetimeIndex(schedule["time"]) == t_peak)]
+            if len(at):
+                soc = float(at["soc_kwh"].iloc[0])
+        k = pp.create_storage(net, bus=int(b.bus), p_mw=0.0, max_e_mwh=b.energy_kwh / 1e3, sn_mva=b.power_kw / 1e3,
+                              soc_percent=100.0 * soc / b.energy_kwh, min_e_mwh=b.soc_min_kwh / 1e3, name=b.name)  # fmt: skip
+        units[int(k)] = str(b.name)
+        buses.add(int(b.bus))
+    return units
+
+
 def feeder_readiness(
-    net: Any, feeder: str, demand_kw: pd.DataFrame, cfg: ReadinessConfig
+    net: Any,
+    feeder: str,
+    demand_kw: pd.DataFrame,
+    cfg: ReadinessConfig,
+    batteries: Sequence[Any] = (),
+    schedule: pd.DataFrame | None = None,
 ) -> list[dict[str, Any]]:
     """Rows of ``restoration_readiness.csv`` for one feeder (``net`` is changed in place).
 
@@ -106,6 +150,8 @@ def feeder_readiness(
         The feeder's pandapower network (a private copy).
     demand_kw:
         Feeder demand forecast [kW]: index time, columns quantile levels.
+    batteries, schedule:
+        The feeder's batteries and their schedule (used with ``cfg.battery_islands``).
     """
     from gridai.dispatch.restoration import restore
     from gridai.dispatch.restoration.network import prepare_network
@@ -119,8 +165,13 @@ def feeder_readiness(
     base = float((net.load["p_mw"] * net.load["in_service"]).sum())
     net.load["scaling"] = (load_kw / 1000.0) / base if base > 0 else 0.0
     head = {"feeder": feeder, "time": t_peak, "load_kw": load_kw}
+    rcfg = cfg.restoration
+    units: dict[int, str] = {}
+    if cfg.battery_islands and batteries:
+        units = add_battery_units(net, batteries, schedule, t_peak)
+        rcfg = rcfg.model_copy(update={"island_storage": sorted(units)})
     try:
-        rn = prepare_network(net, cfg.restoration, feeder)
+        rn = prepare_network(net, rcfg, feeder)
         faults = candidate_faults(rn, cfg.max_faults)
     except GridAIError as err:  # e.g. a meshed normal state: say so in the table, plan nothing
         return [{**head, "status": "error", "verified": False, "problem": str(err)}]
@@ -134,7 +185,7 @@ def feeder_readiness(
             "unserved_kw": plan.unserved_kw, "operations": len(plan.sequence),
             "time_to_restore_min": plan.time_to_restore_min, "status": plan.status, "verified": plan.ok,
             "solve_s": plan.build_s + plan.solve_s, "problem": "; ".join(plan.verification.problems),
-            "explanation": plan.explanation,
+            "explanation": plan.explanation, "islands": "+".join(units[k] for k in plan.islands),
         })  # fmt: skip
     return rows
 
