@@ -182,6 +182,7 @@ def test_cli_restore_with_a_battery_island(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout.strip().splitlines()[-1])
     assert summary["verification"]["passed"] and summary["restored_kw"] == pytest.approx(475.0, rel=1e-6)
+    assert [i["storage"] for i in summary["islands"]] == [0]
     written = json.loads((out / "plan.json").read_text())
     assert [i["storage"] for i in written["islands"]] == [0]
     assert (out / "plan.png").stat().st_size > 10_000

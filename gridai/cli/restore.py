@@ -89,7 +89,8 @@ def restore(
     }
     if as_json:
         typer.echo(json.dumps({**brief, "ok": summary["ok"], "explanation": summary["explanation"],
-                               "time_to_restore_min": summary["time_to_restore_min"]}))  # fmt: skip
+                               "time_to_restore_min": summary["time_to_restore_min"],
+                               "islands": summary["islands"]}))  # fmt: skip
     else:
         typer.echo(f"{plan.status}: restored {plan.restored_kw:.0f} of {plan.interrupted_kw:.0f} kW interrupted, "
                    f"unserved {plan.unserved_kw:.0f} kW, {len(plan.sequence)} operations, "
