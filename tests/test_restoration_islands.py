@@ -23,7 +23,7 @@ from gridai.dispatch.restoration import RestorationConfig, restore
 from gridai.dispatch.restoration.network import prepare_network
 from gridai.exceptions import GridAIDataError
 from tests.test_restoration_enumeration import two_feeder_net
-from tests.test_restoration_strength import _weighted_served
+from tests.test_restoration_strength import _plan_value
 
 TIES = [10, 11]  # line indices of the two normally-open ties (lines are their own switches)
 
@@ -126,8 +126,8 @@ def test_battery_carries_part_of_case33bw_after_a_substation_section_fault() -> 
 def test_strengthening_keeps_the_optimum_with_islands(line: int) -> None:
     cfg = _cfg(unavailable_switches=[11], priority={2: 3.0}, time_limit_s=60.0, mip_rel_gap=1e-9)
     rn = prepare_network(battery_net(e_mwh=0.6), cfg, "two-feeder")
-    plain = _weighted_served(rn, line, strengthened=False)
-    strong = _weighted_served(rn, line, strengthened=True)
+    plain = _plan_value(rn, line, strengthened=False)
+    strong = _plan_value(rn, line, strengthened=True)
     assert plain is not None and strong == pytest.approx(plain, rel=1e-6, abs=1e-3)
 
 

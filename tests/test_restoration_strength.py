@@ -22,9 +22,7 @@ from gridai.dispatch.restoration.optimise import plan_value, prune_ties, solve_o
 from tests.test_restoration_enumeration import two_feeder_net
 
 
-def _weighted_served(
-    rn: RestorationNetwork, line: int, strengthened: bool, freeze: bool = True
-) -> float | None:
+def _plan_value(rn: RestorationNetwork, line: int, strengthened: bool, freeze: bool = True) -> float | None:
     """Optimal plan value [kW-equivalent]; None when the MILP is infeasible."""
     fault = locate_fault(rn, [line])
     sol = solve_once(rn, fault, freeze_healthy=freeze, strengthened=strengthened)
@@ -49,8 +47,8 @@ def test_case33bw_strengthening_keeps_optimum(line: int, scale: float) -> None:
         mip_rel_gap=1e-9,
     )
     rn = prepare_network(net, cfg, "case33bw")
-    plain = _weighted_served(rn, line, strengthened=False)
-    strong = _weighted_served(rn, line, strengthened=True)
+    plain = _plan_value(rn, line, strengthened=False)
+    strong = _plan_value(rn, line, strengthened=True)
     assert strong == pytest.approx(plain, rel=1e-6, abs=1e-3)
 
 
@@ -65,12 +63,12 @@ def test_random_loads_strengthening_keeps_optimum(loads: list[float], line: int,
     net.load["scaling"] = np.asarray(loads)
     cfg = RestorationConfig(v_min_pu=v_min, priority={3: 4.0}, time_limit_s=60.0, mip_rel_gap=1e-9)
     rn = prepare_network(net, cfg, "two-feeder")
-    plain = _weighted_served(rn, line, strengthened=False)
-    strong = _weighted_served(rn, line, strengthened=True)
+    plain = _plan_value(rn, line, strengthened=False)
+    strong = _plan_value(rn, line, strengthened=True)
     if plain is None:  # the healthy area already violates the limit: reconfigure it too (as restore() does)
         assert strong is None
-        plain = _weighted_served(rn, line, strengthened=False, freeze=False)
-        strong = _weighted_served(rn, line, strengthened=True, freeze=False)
+        plain = _plan_value(rn, line, strengthened=False, freeze=False)
+        strong = _plan_value(rn, line, strengthened=True, freeze=False)
     assert plain is not None
     assert strong == pytest.approx(plain, rel=1e-6, abs=1e-3)
 
@@ -102,6 +100,6 @@ def test_forced_tie_serving_a_sliver_is_reopened() -> None:
     net.load["scaling"] = [1.5, 1.0625, 1.0625, 0.8125, 1.5, 1.0, 1.0, 1.0, 1.0, 1.0]
     cfg = RestorationConfig(v_min_pu=0.93, priority={3: 4.0}, time_limit_s=60.0, mip_rel_gap=1e-9)
     rn = prepare_network(net, cfg, "two-feeder")
-    plain = _weighted_served(rn, 5, strengthened=False)
-    strong = _weighted_served(rn, 5, strengthened=True)
+    plain = _plan_value(rn, 5, strengthened=False)
+    strong = _plan_value(rn, 5, strengthened=True)
     assert plain is not None and strong == pytest.approx(plain, rel=1e-9, abs=1e-6)

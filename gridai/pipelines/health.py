@@ -75,6 +75,13 @@ def _branch_results(net: Any) -> tuple[pd.Series, pd.Series]:
     return pd.concat(loading), pd.concat(losses)
 
 
+def scale_total_load(net: Any, load_kw: float) -> None:
+    """Scale every in-service load by one factor so that their active total is ``load_kw`` [kW]
+    (reactive demand follows: constant power factor); in place."""
+    base = float((net.load["p_mw"] * net.load["in_service"]).sum())
+    net.load["scaling"] = (load_kw / 1000.0) / base if base > 0 else 0.0
+
+
 def run_power_flow(
     net: Any,
     load_kw: float,
@@ -94,8 +101,7 @@ def run_power_flow(
     """
     import pandapower as pp
 
-    base = float((net.load["p_mw"] * net.load["in_service"]).sum())
-    net.load["scaling"] = (load_kw / 1000.0) / base if base > 0 else 0.0
+    scale_total_load(net, load_kw)
     _set_batteries(net, battery_kw or {})
     row: dict[str, Any] = {"load_kw": load_kw, "battery_kw": float(sum((battery_kw or {}).values()))}
     try:

@@ -32,6 +32,7 @@ from pydantic import Field
 from gridai.config import StrictModel
 from gridai.dispatch.restoration.config import RestorationConfig
 from gridai.exceptions import GridAIError
+from gridai.pipelines.health import scale_total_load
 
 logger = logging.getLogger(__name__)
 
@@ -90,11 +91,11 @@ def _nearest(columns: Any, level: float) -> Any:
 
 def candidate_faults(rn: Any, max_faults: int | None) -> list[tuple[int, float]]:
     """In-service lines with the load their isolation interrupts [kW], largest first (ties: line index)."""
-    from gridai.dispatch.restoration.model import healthy_buses
-    from gridai.dispatch.restoration.network import Fault, locate_fault
+    from gridai.dispatch.restoration.model import healthy_buses, normally_supplied
+    from gridai.dispatch.restoration.network import locate_fault
 
     net = rn.net
-    supplied = healthy_buses(rn, Fault(lines=(), buses=(), open_branches=(), dead_buses=()))
+    supplied = normally_supplied(rn)
     out = []
     for line in net.line.index[net.line["in_service"].astype(bool)]:
         fault = locate_fault(rn, [int(line)])
@@ -162,8 +163,7 @@ def feeder_readiness(
     i_peak = int(med.argmax())
     t_peak = pd.Timestamp(demand_kw.index[i_peak])
     load_kw = float(demand_kw[_nearest(demand_kw.columns, cfg.quantile)].to_numpy(dtype=float)[i_peak])
-    base = float((net.load["p_mw"] * net.load["in_service"]).sum())
-    net.load["scaling"] = (load_kw / 1000.0) / base if base > 0 else 0.0
+    scale_total_load(net, load_kw)
     head = {"feeder": feeder, "time": t_peak, "load_kw": load_kw}
     rcfg = cfg.restoration
     units: dict[int, str] = {}

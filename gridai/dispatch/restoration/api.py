@@ -15,7 +15,7 @@ import pandapower as pp
 
 from gridai.dispatch.restoration.config import RestorationConfig
 from gridai.dispatch.restoration.explain import explain
-from gridai.dispatch.restoration.model import healthy_buses
+from gridai.dispatch.restoration.model import healthy_buses, normally_supplied
 from gridai.dispatch.restoration.network import (
     Fault,
     RestorationNetwork,
@@ -181,8 +181,7 @@ def restore(
     build_s = solve_s = 0.0
     loss_notes: list[str] = []
     for attempt in range(1 + ISLAND_LOSS_RETRIES):
-        sol, notes = solve_restoration(rn, fault, fast=fast, island_derate=derate)
-        notes = loss_notes + notes
+        sol, solve_notes = solve_restoration(rn, fault, fast=fast, island_derate=derate)
         build_s, solve_s = build_s + sol.build_s, solve_s + sol.solve_s
         steps, final, per_step = _sequence_and_verify(rn, fault, sol)
         over = {k: x for v in [final, *per_step] for k, x in v.island_load.items() if x > 1.0 + 1e-6}
@@ -194,10 +193,11 @@ def restore(
         loss_notes.append("island losses above island_power_margin for storage " + ", ".join(map(str, sorted(over)))
                      + "; re-solved with the unit's limit lowered by the AC excess")  # fmt: skip
     sol.build_s, sol.solve_s = build_s, solve_s
+    notes = loss_notes + solve_notes
     status, closed, frac = sol.status, sol.closed, sol.served_fraction
     interrupted = ~healthy_buses(rn, fault)
     # buses dark in the normal state (no source at all) were not interrupted by this fault
-    interrupted &= _normally_supplied(rn)
+    interrupted &= normally_supplied(rn)
     has_plan = sol.has_plan
     ok = has_plan and final.passed and all(v.passed for v in per_step)
     if has_plan and not ok:
@@ -231,8 +231,3 @@ def _sequence_and_verify(
         rn, fault, steps, sol.served_fraction, ac_every_step=rn.config.ac_check_steps
     )
     return steps, final, per_step
-
-
-def _normally_supplied(rn: RestorationNetwork) -> np.ndarray:
-    no_fault = Fault(lines=(), buses=(), open_branches=(), dead_buses=())
-    return healthy_buses(rn, no_fault)

@@ -22,7 +22,7 @@ import pyomo.environ as pyo
 
 from gridai.dispatch.restoration.config import SwitchType
 from gridai.dispatch.restoration.islands import add_island_limits, add_island_voltage
-from gridai.dispatch.restoration.network import Fault, RestorationNetwork, sections
+from gridai.dispatch.restoration.network import NO_FAULT, Fault, RestorationNetwork, sections
 
 #: Switch type whose operation cost and time a unit's black start takes (done from the control room).
 ISLAND_START_TYPE: SwitchType = "remote"
@@ -101,6 +101,11 @@ def healthy_buses(rn: RestorationNetwork, fault: Fault) -> np.ndarray:
     return mask
 
 
+def normally_supplied(rn: RestorationNetwork) -> np.ndarray:
+    """Bus positions supplied in the normal state, before any fault (bool mask)."""
+    return healthy_buses(rn, NO_FAULT)
+
+
 def reachable_sections(d: MilpData) -> np.ndarray:
     """Sections joined to a live source through active branches (bool per section)."""
     g = nx.Graph()
@@ -157,8 +162,8 @@ def milp_data(
         ]
     )
     # grid-forming units may root an island where no live source is (their own section not faulted)
-    units = [u for u in rn.island_units
-             if section[u.bus] not in set(src_sections.tolist()) | set(dead_sections.tolist())]  # fmt: skip
+    no_island = set(src_sections.tolist()) | set(dead_sections.tolist())
+    units = [u for u in rn.island_units if section[u.bus] not in no_island]
     island_cost = specs[ISLAND_START_TYPE].operation_cost
     derate = {
         u.storage: (1 - cfg.island_power_margin) * (island_derate or {}).get(u.storage, 1.0) for u in units

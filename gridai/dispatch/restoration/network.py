@@ -318,6 +318,10 @@ class Fault:
     dead_buses: tuple[int, ...]
 
 
+#: The normal state: nothing faulted, nothing isolated.
+NO_FAULT = Fault(lines=(), buses=(), open_branches=(), dead_buses=())
+
+
 def _end_isolable(rn: RestorationNetwork, k: int, ids: tuple[int, ...], unavailable: set[int]) -> bool:
     """An end of branch ``k`` is isolated by a switch there that is open or can be opened."""
     for i in ids:

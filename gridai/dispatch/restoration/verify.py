@@ -18,7 +18,7 @@ import pandapower as pp
 import pandapower.topology as top
 
 from gridai.dispatch.restoration.islands import island_problems, with_island_slacks
-from gridai.dispatch.restoration.network import Fault, RestorationNetwork
+from gridai.dispatch.restoration.network import NO_FAULT, Fault, RestorationNetwork
 from gridai.dispatch.restoration.sequence import SwitchingStep, apply_steps
 
 logger = logging.getLogger(__name__)
@@ -72,7 +72,8 @@ def _state_copy(net: pp.pandapowerNet) -> pp.pandapowerNet:
     network took half of the verification time of a readiness sweep)."""
     out = copy.copy(net)
     for key in list(out.keys()):
-        if key in _STATE_TABLES or key.startswith(("res_", "_")) and not key.startswith("_empty_res"):
+        private = key.startswith(("res_", "_")) and not key.startswith("_empty_res")  # templates stay shared
+        if key in _STATE_TABLES or private:
             out[key] = copy.deepcopy(net[key])
     return out
 
@@ -151,9 +152,7 @@ def normal_voltages(rn: RestorationNetwork) -> dict[int, float]:
     """AC bus voltages [pu] of the normal state before any fault (computed once per network);
     empty when that power flow does not converge."""
     if rn.normal_vm_pu is None:
-        no_fault = Fault(lines=(), buses=(), open_branches=(), dead_buses=())
-        state = apply_steps(rn, [])
-        net, _ = plan_net(rn, no_fault, state, np.ones(rn.arrays.n_bus))
+        net, _ = plan_net(rn, NO_FAULT, apply_steps(rn, []), np.ones(rn.arrays.n_bus))
         try:
             pp.runpp(net, numba=False, max_iteration=30)
             rn.normal_vm_pu = {int(b): float(x) for b, x in net.res_bus["vm_pu"].dropna().items()}
