@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gridai.dispatch.api import dispatch_feeder
-from gridai.dispatch.network.ac_check import run_ac_check
-from gridai.dispatch.network.topology import feeder_arrays
 from gridai.dispatch.testing import config, make_forecast
 from gridai.exceptions import GridAIInfeasibleError
+from gridai.grid.ac_check import run_ac_check
+from gridai.grid.topology import feeder_arrays
 
 
 @pytest.fixture(scope="module")

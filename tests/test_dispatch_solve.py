@@ -11,9 +11,9 @@ import pyomo.environ as pyo
 import pytest
 
 from gridai.dispatch.api import dispatch_feeder
-from gridai.dispatch.linear import LinearModel
-from gridai.dispatch.solve import SolveOptions, Status, solve_model
 from gridai.dispatch.testing import config, make_forecast
+from gridai.optim.linear import LinearModel
+from gridai.optim.solve import SolveOptions, Status, solve_model
 
 VALUES = [10.0, 13.0, 7.0, 8.0, 4.0, 9.0]
 WEIGHTS = [5.0, 6.0, 4.0, 3.0, 2.0, 5.0]
@@ -136,7 +136,7 @@ def test_mixed_thread_requests_in_one_process_all_solve() -> None:
     day-ahead job's threads=1 solves fail. Run in a fresh process: this one's pool is already sized."""
     code = (
         "from tests.test_dispatch_solve import _knapsack\n"
-        "from gridai.dispatch.solve import SolveOptions, solve_model\n"
+        "from gridai.optim.solve import SolveOptions, solve_model\n"
         "for t in (None, 1, 2, None, 1):\n"
         "    r = solve_model(_knapsack(), SolveOptions(threads=t))\n"
         "    print(t, r.status.value)\n"

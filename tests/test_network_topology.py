@@ -9,14 +9,14 @@ import numpy as np
 import pandapower as pp
 import pytest
 
-from gridai.dispatch.network.topology import (
+from gridai.exceptions import GridAIDataError
+from gridai.grid.topology import (
     check_radial,
     feeder_arrays,
     find_loop,
     load_network,
     read_network_json,
 )
-from gridai.exceptions import GridAIDataError
 
 
 @pytest.mark.parametrize(

@@ -25,9 +25,9 @@ import xarray as xr
 
 from gridai.config import parse_config
 from gridai.exceptions import ExitCode
-from gridai.pipelines.dayahead import DayAheadResult, run_day_ahead
-from gridai.pipelines.dayahead_config import DayAheadConfig
-from gridai.pipelines.manifest import stable_view
+from gridai.pipelines.dayahead.config import DayAheadConfig
+from gridai.pipelines.dayahead.job import DayAheadResult, run_day_ahead
+from gridai.pipelines.dayahead.manifest import stable_view
 
 DAY = "2008-06-30"
 FILES = ("forecast.nc", "schedules.csv", "network_health.csv", "report.html", "run.json")
@@ -157,14 +157,14 @@ def test_fault_killed_while_writing_outputs_keeps_previous(
     script = textwrap.dedent(
         f"""
         import os, signal
-        from gridai.pipelines import dayahead_write
-        from gridai.pipelines.dayahead import run_day_ahead
-        from gridai.pipelines.dayahead_config import DayAheadConfig
-        real = dayahead_write.render_report
+        from gridai.pipelines.dayahead import publish
+        from gridai.pipelines.dayahead.job import run_day_ahead
+        from gridai.pipelines.dayahead.config import DayAheadConfig
+        real = publish.render_report
         def render_then_die(*a, **k):
             html = real(*a, **k)  # forecast.nc and the CSVs are already in the staging dir
             os.kill(os.getpid(), signal.SIGKILL)
-        dayahead_write.render_report = render_then_die
+        publish.render_report = render_then_die
         cfg = DayAheadConfig.model_validate_json(open({str(cfg_path)!r}).read())
         run_day_ahead(cfg, {DAY!r}, {str(out)!r})
         """
@@ -174,7 +174,7 @@ def test_fault_killed_while_writing_outputs_keeps_previous(
     assert {n: (out / DAY / n).read_bytes() for n in FILES} == before, "previous outputs must stay intact"
     staged = list(out.glob(f".{DAY}.tmp-*"))
     assert len(staged) == 1 and (staged[0] / "schedules.csv").exists(), "the kill happened mid-write"
-    from gridai.pipelines.outputs import OutputDir
+    from gridai.outputs import OutputDir
 
     with OutputDir(out, DAY):  # what the next run does first: remove the killed run's staging dir
         pass
@@ -251,7 +251,7 @@ def test_fault_infeasible_battery_on_one_feeder(tiny: dict[str, Path], tmp_path:
     assert "idle_schedule" in (tmp_path / "out" / DAY / "report.html").read_text()
 
     # with dispatch.idle_on_failure false the same outcome is exit 3 (idle schedule still published)
-    from gridai.pipelines.dayahead import _exit_code
+    from gridai.pipelines.dayahead.job import _exit_code
 
     strict = make_cfg(tiny, feeders=feeders, dispatch={"time_limit_s": 20, "idle_on_failure": False})
     assert _exit_code(strict, res.manifest, ["f2"]) == ExitCode.INFEASIBLE

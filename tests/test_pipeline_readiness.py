@@ -9,17 +9,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gridai.dispatch.network.topology import load_network
-from gridai.dispatch.restoration import restore
-from gridai.dispatch.restoration.network import prepare_network
-from gridai.pipelines.dayahead import run_day_ahead
-from gridai.pipelines.readiness import (
+from gridai.grid.topology import load_network
+from gridai.pipelines.dayahead.job import run_day_ahead
+from gridai.pipelines.dayahead.readiness import (
     ReadinessConfig,
     candidate_faults,
     feeder_readiness,
     readiness_frame,
     readiness_summary,
 )
+from gridai.restoration import restore
+from gridai.restoration.network import prepare_network
 from tests.test_pipeline_dayahead import DAY, make_cfg, tiny  # noqa: F401 - tiny is a fixture
 
 LEVELS = [0.1, 0.5, 0.9]

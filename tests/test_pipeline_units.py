@@ -15,13 +15,13 @@ import pytest
 
 from gridai.config import parse_config
 from gridai.exceptions import ExitCode, GridAIConfigError
-from gridai.pipelines.dayahead_config import DayAheadConfig
+from gridai.grid.health import HealthConfig, feeder_health, health_frame, health_summary
+from gridai.outputs import OutputDir, OutputNotWritableError, RunInProgressError
+from gridai.pipelines.dayahead.config import DayAheadConfig
+from gridai.pipelines.dayahead.feeders import FeederSpec, SyntheticFeeders, feeder_demand, synthetic_feeders
+from gridai.pipelines.dayahead.manifest import RunManifest, stable_view
+from gridai.pipelines.dayahead.report import ReportData, render_report
 from gridai.pipelines.distributed import task_key
-from gridai.pipelines.feeders import FeederSpec, SyntheticFeeders, feeder_demand, synthetic_feeders
-from gridai.pipelines.health import HealthConfig, feeder_health, health_frame, health_summary
-from gridai.pipelines.manifest import RunManifest, stable_view
-from gridai.pipelines.outputs import OutputDir, OutputNotWritableError, RunInProgressError
-from gridai.pipelines.report import ReportData, render_report
 
 DAY = pd.date_range("2008-06-30", periods=24, freq="h")
 
@@ -222,7 +222,7 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
 def test_run_logged_to_mlflow_once_per_day(tmp_path: Path) -> None:
     from mlflow import MlflowClient
 
-    from gridai.pipelines.dayahead_write import log_to_mlflow
+    from gridai.pipelines.dayahead.publish import log_to_mlflow
     from gridai.tracking.config import TrackingConfig
     from gridai.tracking.store import ModelStore
 

@@ -16,9 +16,9 @@ import pandapower as pp
 import pytest
 from scipy.optimize import linprog
 
-from gridai.dispatch.restoration import RestorationConfig, restore
-from gridai.dispatch.restoration.model import milp_data
-from gridai.dispatch.restoration.network import locate_fault, prepare_network
+from gridai.restoration import RestorationConfig, restore
+from gridai.restoration.model import milp_data
+from gridai.restoration.network import locate_fault, prepare_network
 
 OCT = np.cos(np.pi / 8)
 

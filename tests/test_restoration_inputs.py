@@ -14,10 +14,10 @@ import xarray as xr
 from typer.testing import CliRunner
 
 from gridai.cli.main import app
-from gridai.dispatch.network.topology import load_network
-from gridai.dispatch.restoration import RestorationConfig, restore
-from gridai.dispatch.restoration.loads import forecast_load_factor
 from gridai.exceptions import ExitCode, GridAIDataError
+from gridai.grid.topology import load_network
+from gridai.restoration import RestorationConfig, restore
+from gridai.restoration.loads import forecast_load_factor
 
 
 @pytest.fixture(scope="module")
@@ -162,9 +162,9 @@ def test_voltage_violation_already_present_before_the_fault_is_named_so() -> Non
     not cause it (found on SimBench 1-MVLV-urban-all, whose LV buses sag below 0.9 pu at peak)."""
     import numpy as np
 
-    from gridai.dispatch.restoration.network import locate_fault, prepare_network
-    from gridai.dispatch.restoration.sequence import apply_steps
-    from gridai.dispatch.restoration.verify import normal_voltages, verify_state
+    from gridai.restoration.network import locate_fault, prepare_network
+    from gridai.restoration.sequence import apply_steps
+    from gridai.restoration.verify import normal_voltages, verify_state
 
     rn = prepare_network(load_network("case33bw"), RestorationConfig(v_min_pu=0.92), "c33")
     assert normal_voltages(rn)[17] < 0.92

@@ -19,9 +19,9 @@ import pytest
 from typer.testing import CliRunner
 
 from gridai.cli.main import app
-from gridai.dispatch.restoration import RestorationConfig, restore
-from gridai.dispatch.restoration.network import prepare_network
 from gridai.exceptions import GridAIDataError
+from gridai.restoration import RestorationConfig, restore
+from gridai.restoration.network import prepare_network
 from tests.test_restoration_enumeration import two_feeder_net
 from tests.test_restoration_strength import _plan_value
 

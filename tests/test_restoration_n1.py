@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gridai.dispatch.network.topology import load_network
-from gridai.dispatch.restoration import RestorationConfig, restore
-from gridai.dispatch.restoration.baseline import best_single_tie
-from gridai.dispatch.restoration.network import RestorationNetwork, locate_fault, prepare_network
+from gridai.grid.topology import load_network
+from gridai.restoration import RestorationConfig, restore
+from gridai.restoration.baseline import best_single_tie
+from gridai.restoration.network import RestorationNetwork, locate_fault, prepare_network
 
 
 @pytest.fixture(scope="module")

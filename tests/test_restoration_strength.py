@@ -15,10 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridai.dispatch.restoration import RestorationConfig
-from gridai.dispatch.restoration.model import milp_data
-from gridai.dispatch.restoration.network import RestorationNetwork, locate_fault, prepare_network
-from gridai.dispatch.restoration.optimise import plan_value, prune_ties, solve_once
+from gridai.restoration import RestorationConfig
+from gridai.restoration.model import milp_data
+from gridai.restoration.network import RestorationNetwork, locate_fault, prepare_network
+from gridai.restoration.optimise import plan_value, prune_ties, solve_once
 from tests.test_restoration_enumeration import two_feeder_net
 
 

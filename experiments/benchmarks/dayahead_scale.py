@@ -38,8 +38,8 @@ from typing import Any
 import psutil
 
 from gridai.config import parse_config
-from gridai.pipelines.dayahead import run_day_ahead
-from gridai.pipelines.dayahead_config import DayAheadConfig
+from gridai.pipelines.dayahead.config import DayAheadConfig
+from gridai.pipelines.dayahead.job import run_day_ahead
 from gridai.pipelines.distributed import DaskConfig, dask_client
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,7 +102,7 @@ def warm_up(client: Any) -> None:
     """Import the per-feeder code and build the network once on every worker."""
 
     def _warm() -> bool:
-        from gridai.pipelines.feeder_task import network_copy
+        from gridai.pipelines.dayahead.feeder_task import network_copy
 
         network_copy("case33bw")
         import gridai.dispatch.api  # noqa: F401

@@ -46,10 +46,10 @@ from typing import Any
 import numpy as np
 import pandapower as pp
 
-from gridai.dispatch.network.topology import load_network
-from gridai.dispatch.restoration import RestorationConfig, restore
-from gridai.dispatch.restoration.baseline import best_single_tie
-from gridai.dispatch.restoration.network import locate_fault, prepare_network
+from gridai.grid.topology import load_network
+from gridai.restoration import RestorationConfig, restore
+from gridai.restoration.baseline import best_single_tie
+from gridai.restoration.network import locate_fault, prepare_network
 
 
 def _stats(xs: list[float]) -> dict[str, float]:
@@ -140,7 +140,7 @@ def sweep(
 def radialise(net: pp.pandapowerNet, name: str) -> list[str]:
     """Open one bus-bus switch per loop (split-busbar operation of parallel transformers), the
     way SimBench MV grids are operated radially; returns what was opened."""
-    from gridai.dispatch.network.topology import feeder_arrays, find_loop
+    from gridai.grid.topology import feeder_arrays, find_loop
 
     opened = []
     for _ in range(50):

@@ -143,7 +143,7 @@ def _gridai_problem(load: np.ndarray, p: np.ndarray, e: np.ndarray) -> tuple[Any
 def run_gridai(n: int, fast: bool = True) -> dict[str, Any]:
     from gridai.dispatch.inputs import prepare_inputs
     from gridai.dispatch.model import build_model
-    from gridai.dispatch.solve import solve_model
+    from gridai.optim.solve import solve_model
 
     t0 = time.perf_counter()
     load, _, p, e = make_data(n)
@@ -289,7 +289,7 @@ METHODS = {"gridai": run_gridai, "raw": run_raw, "linopy": run_linopy, "pyomo": 
 def _one_feeder(args: tuple[np.ndarray, float, float]) -> float:
     from gridai.dispatch.inputs import prepare_inputs
     from gridai.dispatch.model import build_model
-    from gridai.dispatch.solve import solve_model
+    from gridai.optim.solve import solve_model
 
     load, p, e = args
     cfg, fc = _gridai_problem(load[None, :], np.array([p]), np.array([e]))

@@ -49,12 +49,12 @@ def restore(
 ) -> None:
     """Isolate the fault, restore the most priority-weighted load, print/write the verified plan."""
     from gridai.config import load_config, parse_config
-    from gridai.dispatch.network.topology import load_network
-    from gridai.dispatch.restoration import RestorationConfig
-    from gridai.dispatch.restoration import restore as run_restore
-    from gridai.dispatch.restoration.loads import forecast_load_factor, scale_loads
-    from gridai.dispatch.restoration.plot import plot_plan
     from gridai.exceptions import GridAIConfigError
+    from gridai.grid.topology import load_network
+    from gridai.restoration import RestorationConfig
+    from gridai.restoration import restore as run_restore
+    from gridai.restoration.loads import forecast_load_factor, scale_loads
+    from gridai.restoration.plot import plot_plan
 
     cfg = (
         load_config(RestorationConfig, config) if config else parse_config(RestorationConfig, {}, "defaults")

@@ -63,8 +63,8 @@ def day_ahead(
     false); 4 internal error; 5 the given Dask scheduler is unreachable.
     """
     from gridai.config import load_config
-    from gridai.pipelines.dayahead import parse_day, run_day_ahead
-    from gridai.pipelines.dayahead_config import DayAheadConfig
+    from gridai.pipelines.dayahead.config import DayAheadConfig
+    from gridai.pipelines.dayahead.job import parse_day, run_day_ahead
     from gridai.pipelines.distributed import dask_client
 
     cfg = load_config(DayAheadConfig, config)

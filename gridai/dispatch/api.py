@@ -16,11 +16,11 @@ from gridai.dispatch.config import DispatchConfig
 from gridai.dispatch.explain import explain_elastic, precheck
 from gridai.dispatch.inputs import prepare_inputs
 from gridai.dispatch.model import DispatchModel, build_model
-from gridai.dispatch.network.lindistflow import injection_bus_positions
 from gridai.dispatch.scenarios import scenario_spread
-from gridai.dispatch.solve import SolveResult, Status, solve_model
 from gridai.dispatch.vpp import flexibility_envelope
 from gridai.exceptions import GridAIError, GridAIInfeasibleError
+from gridai.grid.lindistflow import injection_bus_positions
+from gridai.optim.solve import SolveResult, Status, solve_model
 
 if TYPE_CHECKING:
     import pandapower as pp
@@ -220,7 +220,7 @@ def _costs(dm: DispatchModel) -> tuple[dict[str, float], dict[str, Any] | None]:
 def _network_check(
     dm: DispatchModel,
 ) -> tuple[dict[str, dict[str, Any]], pd.DataFrame | None, pd.DataFrame | None]:
-    from gridai.dispatch.network.ac_check import AcChecker
+    from gridai.grid.ac_check import AcChecker
 
     lm, data = dm.lm, dm.inputs
     out: dict[str, dict[str, Any]] = {}

@@ -11,19 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gridai.dispatch.linear import LinearModel, VarBlock
-
-
-@dataclass
-class Injection:
-    """``sign * block[a, t]`` [kW] injected by asset ``a`` at feeder ``feeder[a]``, bus ``bus[a]``."""
-
-    block: VarBlock
-    sign: float
-    feeder: np.ndarray
-    bus: list[int | None]
-    asset: list[str]
-    kind: str
+from gridai.grid.lindistflow import Injection
+from gridai.optim.linear import LinearModel
 
 
 @dataclass

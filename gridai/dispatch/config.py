@@ -11,8 +11,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from gridai.config import StrictModel
-from gridai.dispatch.solve import SolveOptions
 from gridai.exceptions import GridAIConfigError
+from gridai.optim.solve import SolveOptions
 
 
 class BatteryConfig(StrictModel):

@@ -18,9 +18,9 @@ import highspy
 import numpy as np
 
 from gridai.dispatch.inputs import DispatchInputs
-from gridai.dispatch.linear import LinearModel
-from gridai.dispatch.solve import SolveOptions, make_highs
 from gridai.dispatch.storage import max_reachable_soc_kwh, min_reachable_soc_kwh
+from gridai.optim.linear import LinearModel
+from gridai.optim.solve import SolveOptions, make_highs
 
 logger = logging.getLogger(__name__)
 

@@ -23,10 +23,10 @@ import xarray as xr
 
 from gridai.dispatch.assets import EvArrays, FlexArrays, PvArrays
 from gridai.dispatch.config import DispatchConfig, FeederConfig
-from gridai.dispatch.network.lindistflow import RadialFeeder, orient_radial
 from gridai.dispatch.scenarios import copula_paths, median_of, median_path, scenario_paths, select_levels
 from gridai.dispatch.storage import BatteryArrays
 from gridai.exceptions import GridAIConfigError, GridAIDataError
+from gridai.grid.lindistflow import RadialFeeder, orient_radial
 
 if TYPE_CHECKING:  # pandapower takes seconds to import: only when a feeder has a network
     import pandapower as pp
@@ -225,7 +225,7 @@ def prepare_inputs(
         if fc.network is None:
             feeder_inputs.append(FeederInputs(fc.name, fc, None, None, None))
             continue
-        from gridai.dispatch.network.topology import feeder_arrays, load_network
+        from gridai.grid.topology import feeder_arrays, load_network
 
         net = (nets or {}).get(fc.name) or load_network(fc.network.network)
         arrays = feeder_arrays(net, name=fc.network.network)

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gridai.dispatch.assets import (
-    Injection,
     add_ev_fleets,
     add_flex_curtailable,
     add_flex_shiftable,
@@ -16,8 +15,6 @@ from gridai.dispatch.assets import (
 )
 from gridai.dispatch.config import DispatchConfig
 from gridai.dispatch.inputs import DispatchInputs
-from gridai.dispatch.linear import LinearModel, RowFamily, VarBlock
-from gridai.dispatch.network.lindistflow import LdfVars, add_lindistflow
 from gridai.dispatch.objective import (
     GridVars,
     add_emissions_cost,
@@ -37,6 +34,8 @@ from gridai.dispatch.storage import (
     add_storage_terminal,
 )
 from gridai.dispatch.vpp import add_vpp_aggregate, add_vpp_tracking
+from gridai.grid.lindistflow import Injection, LdfVars, add_lindistflow
+from gridai.optim.linear import LinearModel, RowFamily, VarBlock
 
 
 @dataclass

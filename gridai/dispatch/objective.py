@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gridai.dispatch.assets import Injection
-from gridai.dispatch.linear import LinearModel, RowFamily, VarBlock
+from gridai.grid.lindistflow import Injection
+from gridai.optim.linear import LinearModel, RowFamily, VarBlock
 
 
 @dataclass

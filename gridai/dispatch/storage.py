@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gridai.dispatch.linear import LinearModel, VarBlock
+from gridai.optim.linear import LinearModel, VarBlock
 
 
 @dataclass

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 import highspy
 import numpy as np
 
-from gridai.dispatch.assets import Injection
-from gridai.dispatch.linear import LinearModel, VarBlock
-from gridai.dispatch.solve import SolveOptions, make_highs
+from gridai.grid.lindistflow import Injection
+from gridai.optim.linear import LinearModel, VarBlock
+from gridai.optim.solve import SolveOptions, make_highs
 
 
 def add_vpp_aggregate(m: LinearModel, injections: Sequence[Injection], n_t: int) -> VarBlock:

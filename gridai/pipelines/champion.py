@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from gridai.exceptions import GridAIConfigError, GridAIError
-from gridai.pipelines.dayahead_config import DayAheadConfig
+from gridai.pipelines.dayahead.config import DayAheadConfig
 
 logger = logging.getLogger(__name__)
 

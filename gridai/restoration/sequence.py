@@ -8,7 +8,7 @@ and largest restored load first.
 Every intermediate state is a subset of the final closed set once the opens are done, and
 the final closed set is a forest with one source per energised tree; so every intermediate
 state is radial, and every energised bus is fed along the same path as in the final plan
-(flows and voltage drops no larger). :func:`~gridai.dispatch.restoration.verify.verify_sequence`
+(flows and voltage drops no larger). :func:`~gridai.restoration.verify.verify_sequence`
 checks each state independently.
 """
 
@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from gridai.dispatch.restoration.model import ISLAND_START_TYPE
-from gridai.dispatch.restoration.network import Fault, RestorationNetwork, energised_buses, live_sources
+from gridai.restoration.model import ISLAND_START_TYPE
+from gridai.restoration.network import Fault, RestorationNetwork, energised_buses, live_sources
 
 _TYPE_ORDER = {"breaker": 0, "remote": 1, "manual": 2}
 

@@ -1,7 +1,7 @@
 """Solve the restoration MILP with HiGHS through the shared solver layer.
 
 ``fast`` (default) hands Pyomo's standard-form arrays to highspy; ``fast=False`` is the
-plain Pyomo ``appsi_highs`` path, kept as the reference (see ``gridai.dispatch.solve``).
+plain Pyomo ``appsi_highs`` path, kept as the reference (see ``gridai.optim.solve``).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pyomo.environ as pyo
 
-from gridai.dispatch.solve import SolveOptions, Status, solve_model
+from gridai.optim.solve import SolveOptions, Status, solve_model
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ class MilpOutcome:
     Attributes
     ----------
     status:
-        The shared :class:`~gridai.dispatch.solve.Status` value: ``"optimal"``,
+        The shared :class:`~gridai.optim.solve.Status` value: ``"optimal"``,
         ``"feasible_timeout"`` (best plan found at the time limit, flagged), ``"infeasible"``,
         ``"timeout_no_solution"``, ``"error"``.
     objective:

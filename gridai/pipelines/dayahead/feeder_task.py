@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 
 from gridai.exceptions import GridAIError
-from gridai.pipelines.feeders import FeederSpec, farthest_bus, nominal_load_kw
-from gridai.pipelines.health import HealthConfig, feeder_health
-from gridai.pipelines.readiness import ReadinessConfig, feeder_readiness
+from gridai.grid.health import HealthConfig, feeder_health
+from gridai.pipelines.dayahead.feeders import FeederSpec, farthest_bus, nominal_load_kw
+from gridai.pipelines.dayahead.readiness import ReadinessConfig, feeder_readiness
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ def network_copy(spec: str) -> Any:
     holds pristine networks; tasks always get a deep copy, so results never depend on which
     task ran before on the worker.
     """
-    from gridai.dispatch.network.topology import load_network
+    from gridai.grid.topology import load_network
 
     if spec not in _NETWORKS:
         _NETWORKS[spec] = load_network(spec)
@@ -174,7 +174,7 @@ def run_feeder(
     work:
         The feeder, its demand forecast and prices.
     dispatch:
-        :class:`~gridai.pipelines.dayahead_config.JobDispatchConfig`.
+        :class:`~gridai.pipelines.dayahead.config.JobDispatchConfig`.
     health:
         Power-flow settings.
     readiness:
@@ -222,7 +222,7 @@ def _readiness(
 
 def _dispatch(work: FeederWork, batteries: list[Battery], net: Any, cfg: Any, step_h: float) -> FeederOutcome:
     """Call the dispatch engine; map infeasibility, time-outs and errors onto flagged fallbacks."""
-    from gridai.pipelines import dispatch_adapter
+    from gridai.pipelines.dayahead import dispatch_adapter
 
     name = work.spec.name
     empty = pd.DataFrame(columns=["feeder", "asset", "time", "p_kw", "soc_kwh"])

@@ -1,9 +1,9 @@
 """Restoration readiness for the target day: N-1 FLISR plans at the forecast peak.
 
-For each feeder, the network's loads are scaled (one factor, as in :mod:`gridai.pipelines.health`)
+For each feeder, the network's loads are scaled (one factor, as in :mod:`gridai.grid.health`)
 to the forecast demand at the peak interval of day D, at the quantile ``quantile``. Every
 in-service line is a candidate fault; the ``max_faults`` that interrupt the most load come first.
-Each is planned by :func:`gridai.dispatch.restoration.restore` (MILP, switching sequence, AC
+Each is planned by :func:`gridai.restoration.restore` (MILP, switching sequence, AC
 verification of the final state) and reported as one row of ``restoration_readiness.csv``:
 
 ``interrupted_kw``  load that loses supply when the fault is isolated [kW];
@@ -13,7 +13,7 @@ verification of the final state) and reported as one row of ``restoration_readin
 plain-words ``explanation`` of what stays unserved and why.
 
 With ``battery_islands``, the feeder's batteries count as grid-forming units
-(:mod:`gridai.dispatch.restoration.islands`): each may carry an island with the energy the day's
+(:mod:`gridai.restoration.islands`): each may carry an island with the energy the day's
 schedule leaves in it at the peak interval (``islands`` names those a plan starts).
 
 So the morning report answers "if a line trips at tonight's peak, how much can we restore, and
@@ -30,9 +30,9 @@ import pandas as pd
 from pydantic import Field
 
 from gridai.config import StrictModel
-from gridai.dispatch.restoration.config import RestorationConfig
 from gridai.exceptions import GridAIError
-from gridai.pipelines.health import scale_total_load
+from gridai.grid.health import scale_total_load
+from gridai.restoration.config import RestorationConfig
 
 logger = logging.getLogger(__name__)
 
@@ -91,8 +91,8 @@ def _nearest(columns: Any, level: float) -> Any:
 
 def candidate_faults(rn: Any, max_faults: int | None) -> list[tuple[int, float]]:
     """In-service lines with the load their isolation interrupts [kW], largest first (ties: line index)."""
-    from gridai.dispatch.restoration.model import healthy_buses, normally_supplied
-    from gridai.dispatch.restoration.network import locate_fault
+    from gridai.restoration.model import healthy_buses, normally_supplied
+    from gridai.restoration.network import locate_fault
 
     net = rn.net
     supplied = normally_supplied(rn)
@@ -113,7 +113,7 @@ def add_battery_units(
     energy its schedule leaves at ``t_peak``; {storage index: battery name}.
 
     ``batteries`` have ``name``, ``bus`` (pandapower bus), ``power_kw``, ``energy_kwh``,
-    ``soc_init_kwh`` and ``soc_min_kwh`` (see ``gridai.pipelines.feeder_task.Battery``);
+    ``soc_init_kwh`` and ``soc_min_kwh`` (see ``gridai.pipelines.dayahead.feeder_task.Battery``);
     ``schedule`` has columns asset, time, soc_kwh.
     """
     import pandapower as pp
@@ -154,8 +154,8 @@ def feeder_readiness(
     batteries, schedule:
         The feeder's batteries and their schedule (used with ``cfg.battery_islands``).
     """
-    from gridai.dispatch.restoration import restore
-    from gridai.dispatch.restoration.network import prepare_network
+    from gridai.restoration import restore
+    from gridai.restoration.network import prepare_network
 
     if demand_kw.empty:
         return []

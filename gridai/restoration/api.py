@@ -13,19 +13,19 @@ from typing import Any
 import numpy as np
 import pandapower as pp
 
-from gridai.dispatch.restoration.config import RestorationConfig
-from gridai.dispatch.restoration.explain import explain
-from gridai.dispatch.restoration.model import healthy_buses, normally_supplied
-from gridai.dispatch.restoration.network import (
+from gridai.restoration.config import RestorationConfig
+from gridai.restoration.explain import explain
+from gridai.restoration.model import healthy_buses, normally_supplied
+from gridai.restoration.network import (
     Fault,
     RestorationNetwork,
     energised_buses,
     locate_fault,
     prepare_network,
 )
-from gridai.dispatch.restoration.optimise import Solution, solve_restoration
-from gridai.dispatch.restoration.sequence import SwitchingStep, switching_sequence
-from gridai.dispatch.restoration.verify import Verdict, verify_sequence
+from gridai.restoration.optimise import Solution, solve_restoration
+from gridai.restoration.sequence import SwitchingStep, switching_sequence
+from gridai.restoration.verify import Verdict, verify_sequence
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class RestorationPlan:
     Attributes
     ----------
     status:
-        Solver outcome (:class:`~gridai.dispatch.solve.Status`): ``"optimal"``,
+        Solver outcome (:class:`~gridai.optim.solve.Status`): ``"optimal"``,
         ``"feasible_timeout"`` (best plan found at the time limit, flagged), ``"infeasible"``, ...
     ok:
         A plan exists and passed verification (final state and every intermediate state).

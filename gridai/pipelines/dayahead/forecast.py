@@ -21,9 +21,9 @@ import pandas as pd
 import xarray as xr
 
 from gridai.exceptions import Finding, GridAIDataError, GridAIError
-from gridai.pipelines.dayahead_config import DataSourceConfig, DayAheadConfig
-from gridai.pipelines.manifest import RunManifest
-from gridai.pipelines.outputs import sha256_file
+from gridai.outputs import sha256_file
+from gridai.pipelines.dayahead.config import DataSourceConfig, DayAheadConfig
+from gridai.pipelines.dayahead.manifest import RunManifest
 
 logger = logging.getLogger(__name__)
 

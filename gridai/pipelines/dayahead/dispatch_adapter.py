@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from gridai.pipelines.feeders import nominal_load_kw
+from gridai.pipelines.dayahead.feeders import nominal_load_kw
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def forecast_dataset(name: str, demand_kw: pd.DataFrame) -> xr.Dataset:
 
 
 def build_config(work: Any, batteries: list[Any], net: Any, cfg: Any) -> Any:
-    """A one-feeder ``DispatchConfig`` for ``work`` (a :class:`~gridai.pipelines.feeder_task.FeederWork`)."""
+    """A one-feeder ``DispatchConfig`` for ``work`` (a :class:`~gridai.pipelines.dayahead.feeder_task.FeederWork`)."""
     from gridai.dispatch.config import (
         BatteryConfig,
         DispatchConfig,
@@ -53,7 +53,7 @@ def build_config(work: Any, batteries: list[Any], net: Any, cfg: Any) -> Any:
         NetworkConfig,
         TariffConfig,
     )
-    from gridai.dispatch.solve import SolveOptions
+    from gridai.optim.solve import SolveOptions
 
     spec = work.spec
     med = work.demand_kw[min(work.demand_kw.columns, key=lambda c: abs(float(c) - 0.5))]
@@ -98,7 +98,7 @@ def build_config(work: Any, batteries: list[Any], net: Any, cfg: Any) -> Any:
 
 
 def dispatch(work: Any, batteries: list[Any], net: Any, cfg: Any, step_h: float) -> Any:
-    """Dispatch one feeder; returns a :class:`~gridai.pipelines.feeder_task.FeederOutcome`.
+    """Dispatch one feeder; returns a :class:`~gridai.pipelines.dayahead.feeder_task.FeederOutcome`.
 
     Raises
     ------
@@ -106,8 +106,8 @@ def dispatch(work: Any, batteries: list[Any], net: Any, cfg: Any, step_h: float)
         No feasible plan (the caller publishes the idle schedule, flagged).
     """
     from gridai.dispatch.api import dispatch_feeder
-    from gridai.dispatch.solve import Status
-    from gridai.pipelines.feeder_task import FeederOutcome
+    from gridai.optim.solve import Status
+    from gridai.pipelines.dayahead.feeder_task import FeederOutcome
 
     name = work.spec.name
     dcfg = build_config(work, batteries, net, cfg)

@@ -4,7 +4,7 @@ A battery whose inverter is grid-forming can black-start the part of an outage a
 substation reaches (a fault in the substation section, or no tie with spare capacity) and
 carry it as an island until repair. In the MILP such a unit's section may be the root of an
 energised tree, exactly like a live substation section: the radiality argument of
-:func:`~gridai.dispatch.restoration.model.add_spanning_tree` still gives one source per
+:func:`~gridai.restoration.model.add_spanning_tree` still gives one source per
 energised island. Power is limited by the inverter rating and by the usable energy spread over
 the expected island duration (no time coupling is needed):
 
@@ -26,9 +26,9 @@ import numpy as np
 import pandapower as pp
 import pyomo.environ as pyo
 
-from gridai.dispatch.network.topology import FeederArrays
-from gridai.dispatch.restoration.config import RestorationConfig
 from gridai.exceptions import GridAIDataError
+from gridai.grid.topology import FeederArrays
+from gridai.restoration.config import RestorationConfig
 
 logger = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ import networkx as nx
 import numpy as np
 import pyomo.environ as pyo
 
-from gridai.dispatch.restoration.config import SwitchType
-from gridai.dispatch.restoration.islands import add_island_limits, add_island_voltage
-from gridai.dispatch.restoration.network import NO_FAULT, Fault, RestorationNetwork, sections
+from gridai.restoration.config import SwitchType
+from gridai.restoration.islands import add_island_limits, add_island_voltage
+from gridai.restoration.network import NO_FAULT, Fault, RestorationNetwork, sections
 
 #: Switch type whose operation cost and time a unit's black start takes (done from the control room).
 ISLAND_START_TYPE: SwitchType = "remote"
@@ -321,7 +321,7 @@ def add_power_balance(m: pyo.ConcreteModel, d: MilpData) -> None:
     """LinDistFlow balance at every bus (lossless):
     ``Pg_i + sum_{a in i} P_a - sum_{a out i} P_a = p_i s_i`` and the same for ``Q`` [pu];
     ``Pg_i, Qg_i`` exist only at live sources and grid-forming units (``Pi_u, Qi_u``, limited by
-    :func:`~gridai.dispatch.restoration.islands.add_island_limits`)."""
+    :func:`~gridai.restoration.islands.add_island_limits`)."""
     m.P = pyo.Var(m.A)
     m.Q = pyo.Var(m.A)
     m.S = pyo.Set(initialize=d.sources.tolist())

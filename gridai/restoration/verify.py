@@ -17,9 +17,9 @@ import numpy as np
 import pandapower as pp
 import pandapower.topology as top
 
-from gridai.dispatch.restoration.islands import island_problems, with_island_slacks
-from gridai.dispatch.restoration.network import NO_FAULT, Fault, RestorationNetwork
-from gridai.dispatch.restoration.sequence import SwitchingStep, apply_steps
+from gridai.restoration.islands import island_problems, with_island_slacks
+from gridai.restoration.network import NO_FAULT, Fault, RestorationNetwork
+from gridai.restoration.sequence import SwitchingStep, apply_steps
 
 logger = logging.getLogger(__name__)
 

@@ -43,7 +43,7 @@ class ReportData:
     health_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
     costs: pd.DataFrame = field(default_factory=pd.DataFrame)
     readiness_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
-    """Per feeder: N-1 restoration at the peak (see :mod:`gridai.pipelines.readiness`); empty: not run."""
+    """Per feeder: N-1 restoration at the peak (see :mod:`gridai.pipelines.dayahead.readiness`); empty: not run."""
     manifest: Mapping[str, Any] = field(default_factory=dict)
     max_feeder_charts: int = 12
 

@@ -161,7 +161,7 @@ def farthest_bus(net: object) -> int:
     """pandapower index of the bus with the largest series resistance from the source."""
     import networkx as nx
 
-    from gridai.dispatch.network.topology import feeder_arrays
+    from gridai.grid.topology import feeder_arrays
 
     arrays = feeder_arrays(net)  # type: ignore[arg-type]
     g = nx.Graph()

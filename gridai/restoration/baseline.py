@@ -12,7 +12,7 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
-from gridai.dispatch.restoration.network import Fault, RestorationNetwork
+from gridai.restoration.network import Fault, RestorationNetwork
 
 _OCTAGON = float(np.cos(np.pi / 8))
 

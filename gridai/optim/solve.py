@@ -4,14 +4,14 @@ Two paths, same optimum (tested to 1e-6 relative):
 
 ``fast`` (default)
     The model is turned into arrays without per-constraint Python work and handed to
-    ``highspy`` with ``Highs.passModel(HighsLp)``. A :class:`~gridai.dispatch.linear.LinearModel`
+    ``highspy`` with ``Highs.passModel(HighsLp)``. A :class:`~gridai.optim.linear.LinearModel`
     already holds its constraint families as sparse blocks; a general Pyomo ``ConcreteModel``
     (e.g. the restoration MILP) goes through Pyomo's standard-form compiler
     (``pyomo.repn.plugins.standard_form.LinearStandardFormCompiler``, mixed form). The
     solution is loaded back onto the Pyomo variables.
 ``plain``
     Pyomo's own ``appsi_highs`` interface on the Pyomo components (for a LinearModel, after
-    :meth:`~gridai.dispatch.linear.LinearModel.to_pyomo`). Slow on large models; the reference.
+    :meth:`~gridai.optim.linear.LinearModel.to_pyomo`). Slow on large models; the reference.
 
 On a time-out the best feasible solution is loaded and the status is ``FEASIBLE_TIMEOUT``.
 """
@@ -31,7 +31,7 @@ import pyomo.environ as pyo
 from pydantic import Field
 
 from gridai.config import StrictModel
-from gridai.dispatch.linear import LinearModel, LpArrays
+from gridai.optim.linear import LinearModel, LpArrays
 
 logger = logging.getLogger(__name__)
 
@@ -334,7 +334,7 @@ def solve_model(
     Parameters
     ----------
     m:
-        A :class:`~gridai.dispatch.linear.LinearModel` or any linear (MI)LP Pyomo ``ConcreteModel``
+        A :class:`~gridai.optim.linear.LinearModel` or any linear (MI)LP Pyomo ``ConcreteModel``
         with one active objective.
     options:
         :class:`SolveOptions` (path, time limit, MIP gap).

@@ -19,10 +19,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import networkx as nx  # noqa: E402
 import numpy as np  # noqa: E402
 
-from gridai.dispatch.restoration.network import energised_buses, live_sources  # noqa: E402
+from gridai.restoration.network import energised_buses, live_sources  # noqa: E402
 
 if TYPE_CHECKING:
-    from gridai.dispatch.restoration.api import RestorationPlan
+    from gridai.restoration.api import RestorationPlan
 
 
 def _positions(plan: RestorationPlan) -> dict[int, tuple[float, float]]:

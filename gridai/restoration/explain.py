@@ -5,7 +5,7 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
-from gridai.dispatch.restoration.network import Fault, RestorationNetwork
+from gridai.restoration.network import Fault, RestorationNetwork
 
 
 def bus_ranges(buses: list[int]) -> str:

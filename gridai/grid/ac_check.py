@@ -1,7 +1,7 @@
 """AC power flow check of a planned network state with pandapower (Newton-Raphson).
 
 Used after dispatch (on the scheduled intervals) and by restoration (on a switching plan):
-set branch states from a :class:`~gridai.dispatch.network.topology.FeederArrays` ``closed``
+set branch states from a :class:`~gridai.grid.topology.FeederArrays` ``closed``
 vector, scale or replace the bus loads, add the planned active-power injections per bus, run
 ``pandapower.runpp`` and report voltages, loadings, losses and limit violations.
 """
@@ -18,7 +18,7 @@ import numpy as np
 import pandapower as pp
 import pandas as pd
 
-from gridai.dispatch.network.topology import FeederArrays
+from gridai.grid.topology import FeederArrays
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ class AcChecker:
         self.numba = len(net.bus) > 2000 if numba is None else numba
         if closed is not None:
             if arrays is None:  # the default flattening of the same net: branch order is deterministic
-                from gridai.dispatch.network.topology import feeder_arrays
+                from gridai.grid.topology import feeder_arrays
 
                 arrays = feeder_arrays(net)
             if len(closed) != arrays.n_branch:

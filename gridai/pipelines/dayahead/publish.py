@@ -8,9 +8,9 @@ Output files (all in the staging directory, published together):
 ``schedules.csv``
     ``feeder, asset, time, p_kw, soc_kwh`` (discharge > 0), sorted, 4 decimals.
 ``network_health.csv``
-    See :mod:`gridai.pipelines.health`.
+    See :mod:`gridai.grid.health`.
 ``report.html``
-    See :mod:`gridai.pipelines.report`.
+    See :mod:`gridai.pipelines.dayahead.report`.
 """
 
 from __future__ import annotations
@@ -23,21 +23,21 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from gridai.pipelines.dayahead_config import DayAheadConfig, PriceConfig
-from gridai.pipelines.dayahead_steps import Inputs
-from gridai.pipelines.feeder_task import FeederOutcome, FeederWork
-from gridai.pipelines.feeders import (
+from gridai.grid.health import health_frame, health_summary
+from gridai.outputs import OutputDir
+from gridai.pipelines.dayahead.config import DayAheadConfig, PriceConfig
+from gridai.pipelines.dayahead.feeder_task import FeederOutcome, FeederWork
+from gridai.pipelines.dayahead.feeders import (
     DEFAULT_PEAK_FRACTION,
     FeederSpec,
     feeder_demand,
     nominal_load_kw,
     synthetic_feeders,
 )
-from gridai.pipelines.health import health_frame, health_summary
-from gridai.pipelines.manifest import RunManifest
-from gridai.pipelines.outputs import OutputDir
-from gridai.pipelines.readiness import readiness_frame, readiness_summary
-from gridai.pipelines.report import ReportData, render_report
+from gridai.pipelines.dayahead.forecast import Inputs
+from gridai.pipelines.dayahead.manifest import RunManifest
+from gridai.pipelines.dayahead.readiness import readiness_frame, readiness_summary
+from gridai.pipelines.dayahead.report import ReportData, render_report
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def all_feeders(cfg: DayAheadConfig, series: list[str]) -> list[FeederSpec]:
     """The configured feeders plus the synthetic ones."""
     feeders = list(cfg.feeders)
     if cfg.synthetic_feeders is not None:
-        from gridai.pipelines.feeder_task import network_copy
+        from gridai.pipelines.dayahead.feeder_task import network_copy
 
         nominal = {n: nominal_load_kw(network_copy(n)) for n in cfg.synthetic_feeders.networks}
         zones = [s for s in series if s != "system"]
@@ -78,7 +78,7 @@ def series_frame(fc: xr.Dataset, name: str) -> pd.DataFrame:
 
 def _nominal(network: str, cache: dict[str, float]) -> float:
     if network not in cache:
-        from gridai.pipelines.feeder_task import network_copy
+        from gridai.pipelines.dayahead.feeder_task import network_copy
 
         cache[network] = nominal_load_kw(network_copy(network))
     return cache[network]
@@ -238,7 +238,7 @@ def report_data(
 
 
 def write_failure(out: OutputDir, manifest: RunManifest) -> Path | None:
-    """Record a failed run without touching published outputs (see :mod:`gridai.pipelines.dayahead`)."""
+    """Record a failed run without touching published outputs (see :mod:`gridai.pipelines.dayahead.job`)."""
     try:
         if out.final.is_dir():
             manifest.write(out.final / "run.failed.json")

@@ -8,10 +8,10 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from gridai.config import StrictModel
+from gridai.grid.health import HealthConfig
+from gridai.pipelines.dayahead.feeders import FeederSpec, SyntheticFeeders
+from gridai.pipelines.dayahead.readiness import ReadinessConfig
 from gridai.pipelines.distributed import DaskConfig
-from gridai.pipelines.feeders import FeederSpec, SyntheticFeeders
-from gridai.pipelines.health import HealthConfig
-from gridai.pipelines.readiness import ReadinessConfig
 from gridai.tracking.config import TrackingConfig
 
 

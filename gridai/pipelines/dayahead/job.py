@@ -33,13 +33,13 @@ from typing import Any
 import pandas as pd
 
 from gridai.exceptions import ExitCode, GridAIError, GridAIInfeasibleError
-from gridai.pipelines import dayahead_write
-from gridai.pipelines.dayahead_config import DayAheadConfig
-from gridai.pipelines.dayahead_steps import forecast_day, load_and_check
+from gridai.outputs import OutputDir
+from gridai.pipelines.dayahead import publish
+from gridai.pipelines.dayahead.config import DayAheadConfig
+from gridai.pipelines.dayahead.feeder_task import FeederOutcome, run_feeder
+from gridai.pipelines.dayahead.forecast import forecast_day, load_and_check
+from gridai.pipelines.dayahead.manifest import STATUS_BY_CODE, RunManifest
 from gridai.pipelines.distributed import map_keyed, run_local
-from gridai.pipelines.feeder_task import FeederOutcome, run_feeder
-from gridai.pipelines.manifest import STATUS_BY_CODE, RunManifest
-from gridai.pipelines.outputs import OutputDir
 
 logger = logging.getLogger(__name__)
 
@@ -107,11 +107,11 @@ def run_day_ahead(
     except GridAIError as err:
         logger.error("day-ahead %s failed: %s", d, err)
         manifest.finish(err.exit_code, err)
-        return DayAheadResult(err.exit_code, dayahead_write.write_failure(out, manifest), manifest)
+        return DayAheadResult(err.exit_code, publish.write_failure(out, manifest), manifest)
     except Exception as err:
         logger.exception("day-ahead %s: internal error", d)
         manifest.finish(ExitCode.INTERNAL, err)
-        return DayAheadResult(ExitCode.INTERNAL, dayahead_write.write_failure(out, manifest), manifest)
+        return DayAheadResult(ExitCode.INTERNAL, publish.write_failure(out, manifest), manifest)
     finally:
         out.close()
 
@@ -146,7 +146,7 @@ def _run(
             "gate_failed": inputs.gate_failed,
         }
         if config_path is not None and Path(config_path).is_file():
-            from gridai.pipelines.outputs import sha256_file
+            from gridai.outputs import sha256_file
 
             manifest.inputs["config"] = {"path": str(config_path), "sha256": sha256_file(config_path)}
         rec["series"] = int(inputs.load.sizes["series"])
@@ -168,7 +168,7 @@ def _run(
     )
 
     with manifest.step("feeders") as rec:
-        works, nan_feeders = dayahead_write.feeder_works(cfg, day, inputs, fco.forecast, manifest)
+        works, nan_feeders = publish.feeder_works(cfg, day, inputs, fco.forecast, manifest)
         total = len(works)
 
         def done(name: str, _result: Any, _count: list[int] = [0]) -> None:  # noqa: B006 - a counter
@@ -202,7 +202,7 @@ def _run(
     code = _exit_code(cfg, manifest, infeasible)
     manifest.status = STATUS_BY_CODE[code]  # provisional, shown by the report; finish() confirms it
     with manifest.step("write"):
-        dayahead_write.write_outputs(cfg, day, out, inputs, fco.forecast, works, outcomes, manifest)
+        publish.write_outputs(cfg, day, out, inputs, fco.forecast, works, outcomes, manifest)
 
     manifest.steps["total"] = {"seconds": round(time.perf_counter() - t_run, 3), "status": "ok"}
     manifest.finish(code)
@@ -213,7 +213,7 @@ def _run(
 
     if store is not None and cfg.track_runs:
         with manifest.step("tracking"):
-            dayahead_write.log_to_mlflow(store, manifest, out.final)
+            publish.log_to_mlflow(store, manifest, out.final)
         if manifest.tracking.get("status") != "logged":
             manifest.add_fallback("tracking", "tracking_unreachable", str(manifest.tracking.get("error")))
             code = max(code, ExitCode.FALLBACK)

@@ -17,10 +17,10 @@ import networkx as nx
 import numpy as np
 import pandapower as pp
 
-from gridai.dispatch.network.topology import FeederArrays, check_radial, feeder_arrays
-from gridai.dispatch.restoration.config import RestorationConfig
-from gridai.dispatch.restoration.islands import IslandUnit, check_one_unit_per_section, island_units
 from gridai.exceptions import GridAIDataError
+from gridai.grid.topology import FeederArrays, check_radial, feeder_arrays
+from gridai.restoration.config import RestorationConfig
+from gridai.restoration.islands import IslandUnit, check_one_unit_per_section, island_units
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class RestorationNetwork:
     Attributes
     ----------
     arrays:
-        The flattened network (see :func:`~gridai.dispatch.network.topology.feeder_arrays`).
+        The flattened network (see :func:`~gridai.grid.topology.feeder_arrays`).
     line_switches_virtual:
         True when lines are switchable without switch objects (case33bw); switch id = line index.
     sw_f, sw_t:

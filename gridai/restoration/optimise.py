@@ -1,9 +1,9 @@
 """Build, solve and read back the restoration MILP, then prune ties that do not pay.
 
-The objective (see :func:`~gridai.dispatch.restoration.model.add_objective`) values one unit of
+The objective (see :func:`~gridai.restoration.model.add_objective`) values one unit of
 operation cost at ``op_weight`` kW of priority-weighted load, so a switch is operated only when
 it restores more than it costs. The strengthened MILP energises every reachable section (see
-:func:`~gridai.dispatch.restoration.model.milp_data`), which may force a tie closed that serves
+:func:`~gridai.restoration.model.milp_data`), which may force a tie closed that serves
 only a sliver of load (fractional shedding) or none; :func:`prune_ties` reopens such ties, so the
 plan is the one the unforced objective prefers.
 """
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import pyomo.environ as pyo
 
-from gridai.dispatch.restoration.model import MilpData, build_model, milp_data
-from gridai.dispatch.restoration.network import Fault, RestorationNetwork, energised_buses, live_sources
-from gridai.dispatch.restoration.solver import MilpOutcome, Status, solve_milp
+from gridai.restoration.model import MilpData, build_model, milp_data
+from gridai.restoration.network import Fault, RestorationNetwork, energised_buses, live_sources
+from gridai.restoration.solver import MilpOutcome, Status, solve_milp
 
 
 @dataclass

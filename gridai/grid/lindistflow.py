@@ -24,12 +24,23 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from gridai.dispatch.assets import Injection
-from gridai.dispatch.linear import LinearModel, RowFamily, VarBlock
 from gridai.exceptions import GridAIDataError
+from gridai.optim.linear import LinearModel, RowFamily, VarBlock
 
 if TYPE_CHECKING:  # pandapower (behind topology) takes seconds to import: only when networks are used
-    from gridai.dispatch.network.topology import FeederArrays
+    from gridai.grid.topology import FeederArrays
+
+
+@dataclass
+class Injection:
+    """``sign * block[a, t]`` [kW] injected by asset ``a`` at feeder ``feeder[a]``, bus ``bus[a]``."""
+
+    block: VarBlock
+    sign: float
+    feeder: np.ndarray
+    bus: list[int | None]
+    asset: list[str]
+    kind: str
 
 
 @dataclass
@@ -59,7 +70,7 @@ def orient_radial(arrays: FeederArrays, closed: np.ndarray | None = None) -> Rad
 
     Raises :class:`GridAIDataError` when the closed network is meshed.
     """
-    from gridai.dispatch.network.topology import check_radial
+    from gridai.grid.topology import check_radial
 
     state = arrays.closed if closed is None else np.asarray(closed, dtype=bool)
     check_radial(arrays, state)

@@ -1,1 +1,0 @@
-"""The network layer shared by dispatch and restoration: topology, LinDistFlow, AC check."""
