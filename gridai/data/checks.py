@@ -1,4 +1,4 @@
-"""Vectorised quality detectors over a :class:`~gridai.data.panel.Panel` (``(series, time)`` values).
+"""Vectorised quality detectors over a :class:`~gridai.data.panel.RegularSeries` (``(series, time)`` values).
 
 Each detector returns findings and, where cleaning can act on them, a boolean ``(series, time)``
 mask of the points concerned. No detector loops over timestamps in Python; run-length work is
@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from gridai.data.panel import Panel, Runs, nanmedian_rows, runs, summarise_runs
+from gridai.data.panel import RegularSeries, Runs, nanmedian_rows, runs, summarise_runs
 from gridai.exceptions import Finding
 
 ALL_KINDS = (
@@ -40,7 +40,7 @@ BLOCK = 128
 MAD_TO_SIGMA = 1.4826
 
 
-def find_gaps(panel: Panel, error_hours: float) -> list[Finding]:
+def find_gaps(panel: RegularSeries, error_hours: float) -> list[Finding]:
     """Runs of missing values (NaN or absent timestamps): each long run an error, short ones a warning."""
     s, a, n = runs(np.isnan(panel.x))
     long_ = n >= panel.steps(error_hours)
@@ -71,18 +71,18 @@ def find_gaps(panel: Panel, error_hours: float) -> list[Finding]:
     return out
 
 
-def find_negative(panel: Panel) -> tuple[list[Finding], Runs]:
+def find_negative(panel: RegularSeries) -> tuple[list[Finding], Runs]:
     r = runs(panel.x < 0)
     return summarise_runs(panel, "negative", "error", "runs of negative values", *r), r
 
 
-def find_non_finite(panel: Panel) -> tuple[list[Finding], Runs]:
+def find_non_finite(panel: RegularSeries) -> tuple[list[Finding], Runs]:
     r = runs(np.isinf(panel.x))
     return summarise_runs(panel, "non_finite", "error", "runs of infinite values", *r), r
 
 
 def find_out_of_range(
-    panel: Panel, low: float, high: float, kind: str, units: str
+    panel: RegularSeries, low: float, high: float, kind: str, units: str
 ) -> tuple[list[Finding], Runs]:
     with np.errstate(invalid="ignore"):
         mask = (panel.x < low) | (panel.x > high)
@@ -92,7 +92,7 @@ def find_out_of_range(
 
 
 def find_flatlines(
-    panel: Panel,
+    panel: RegularSeries,
     min_hours: float,
     *,
     zero_min_hours: float | None = None,
@@ -132,7 +132,7 @@ def find_flatlines(
 
 
 def find_outliers(
-    panel: Panel, z_max: float, spike_ratio: float, half_window: int
+    panel: RegularSeries, z_max: float, spike_ratio: float, half_window: int
 ) -> tuple[list[Finding], Runs]:
     """Spikes: points far from the median of their ``2 * half_window`` neighbours.
 
@@ -179,7 +179,7 @@ def find_outliers(
     return summarise_runs(panel, "outlier", "warning", f"spikes with robust |z| > {z_max:g}", *r), r
 
 
-def find_low_completeness(panel: Panel, min_fraction: float) -> list[Finding]:
+def find_low_completeness(panel: RegularSeries, min_fraction: float) -> list[Finding]:
     """Series with no values at all (error, blocking) or fewer than ``min_fraction`` present."""
     frac = np.mean(~np.isnan(panel.x), axis=1)
     out = []
@@ -208,7 +208,7 @@ def find_low_completeness(panel: Panel, min_fraction: float) -> list[Finding]:
     return out
 
 
-def find_identical(panel: Panel) -> list[Finding]:
+def find_identical(panel: RegularSeries) -> list[Finding]:
     """Series that repeat another series exactly (same values, same missing points).
 
     Columns are grouped by a cheap signature (sums and NaN count) and candidates confirmed with
@@ -243,7 +243,7 @@ def find_identical(panel: Panel) -> list[Finding]:
     return out
 
 
-def find_level_shifts(panel: Panel, ratio: float, window_days: int, common_mode: bool) -> list[Finding]:
+def find_level_shifts(panel: RegularSeries, ratio: float, window_days: int, common_mode: bool) -> list[Finding]:
     """Persistent level changes: the median daily mean over the ``window_days`` from a day on
     differs from the median over the ``window_days`` before it by more than a factor ``ratio``.
 

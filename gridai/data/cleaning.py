@@ -25,7 +25,7 @@ import pandas as pd
 import xarray as xr
 
 from gridai.data.detection import BLOCKING_KINDS, detect, recall, structure
-from gridai.data.panel import Panel, run_points, runs
+from gridai.data.panel import RegularSeries, run_points, runs
 from gridai.exceptions import Finding, GridAIDataError
 
 if TYPE_CHECKING:
@@ -184,7 +184,7 @@ def clean(ds: xr.Dataset, findings: list[Finding], cfg: QualityConfig | None = N
     return out
 
 
-def _rebuild(ds: xr.Dataset, var: str, dim: str, panel: Panel, changed: np.ndarray) -> xr.Dataset:
+def _rebuild(ds: xr.Dataset, var: str, dim: str, panel: RegularSeries, changed: np.ndarray) -> xr.Dataset:
     """The output dataset: ``(time, dim)`` layout, the input's coordinates and attributes."""
     time = panel.time.values.astype("datetime64[ns]")
     imputed = np.ascontiguousarray(changed.T)

@@ -16,7 +16,7 @@ import pandas as pd
 import xarray as xr
 
 from gridai.data import checks
-from gridai.data.panel import SHOW, Panel, Runs, run_points
+from gridai.data.panel import SHOW, RegularSeries, Runs, run_points
 from gridai.exceptions import Finding, GridAIDataError
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ class Detection:
 
     findings: list[Finding]
     point_runs: dict[str, Runs] = field(default_factory=dict)
-    panel: Panel | None = None
+    panel: RegularSeries | None = None
 
 
 def _step(ds: xr.Dataset, time: pd.DatetimeIndex) -> pd.Timedelta:
@@ -72,7 +72,7 @@ def _examples(times: pd.DatetimeIndex) -> str:
     )
 
 
-def structure(ds: xr.Dataset, var: str, dim: str) -> tuple[list[Finding], Panel | None]:
+def structure(ds: xr.Dataset, var: str, dim: str) -> tuple[list[Finding], RegularSeries | None]:
     """Index checks and the regular-grid panel (``None`` when the index cannot be put on a grid)."""
     if var not in ds.data_vars or set(ds[var].dims) != {"time", dim}:
         raise GridAIDataError(f"expected a variable {var!r} with dims (time, {dim}); got {dict(ds.sizes)}")
@@ -141,7 +141,7 @@ def structure(ds: xr.Dataset, var: str, dim: str) -> tuple[list[Finding], Panel 
                 count=len(missing),
             )
         )
-    return out, Panel(x=x, time=grid, names=[str(n) for n in ds[dim].values], step=step)
+    return out, RegularSeries(x=x, time=grid, names=[str(n) for n in ds[dim].values], step=step)
 
 
 def detect(ds: xr.Dataset, kind: str, cfg: QualityConfig, only: set[str] | None = None) -> Detection:

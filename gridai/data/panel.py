@@ -1,6 +1,6 @@
 """The array the quality checks work on: values on a regular grid, series-major, and their runs.
 
-Checks see a :class:`Panel`: a ``(series, time)`` C-contiguous float array (one row per series,
+Checks see a :class:`RegularSeries`: a ``(series, time)`` C-contiguous float array (one row per series,
 so every scan along time is a contiguous one), the regular time grid, and the series names.
 Runs of points (gaps, flatlines, spikes) are found for all series at once by :func:`runs` and
 turned into findings by :func:`summarise_runs`; nothing loops over timestamps in Python.
@@ -20,7 +20,7 @@ SHOW = 5
 
 
 @dataclass
-class Panel:
+class RegularSeries:
     """Values on a regular time grid.
 
     Attributes
@@ -53,8 +53,8 @@ class Panel:
         """Compact timestamp of grid position ``i`` (for messages)."""
         return pd.Timestamp(self.time[int(i)]).strftime("%Y-%m-%d %H:%M")
 
-    def with_values(self, x: np.ndarray) -> Panel:
-        return Panel(x, self.time, self.names, self.step)
+    def with_values(self, x: np.ndarray) -> RegularSeries:
+        return RegularSeries(x, self.time, self.names, self.step)
 
 
 Runs = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -117,7 +117,7 @@ def nanmedian_rows(a: np.ndarray) -> np.ndarray:
     return np.where(n - m >= 3, med, np.nan)
 
 
-def _spans_text(panel: Panel, start: np.ndarray, length: np.ndarray) -> str:
+def _spans_text(panel: RegularSeries, start: np.ndarray, length: np.ndarray) -> str:
     shown = [
         panel.short(a) if n == 1 else f"{panel.short(a)}..{panel.short(a + n - 1)}"
         for a, n in zip(start[:SHOW], length[:SHOW], strict=True)
@@ -127,7 +127,7 @@ def _spans_text(panel: Panel, start: np.ndarray, length: np.ndarray) -> str:
 
 
 def summarise_runs(
-    panel: Panel,
+    panel: RegularSeries,
     kind: str,
     severity: str,
     what: str,

@@ -101,7 +101,7 @@ class TrainData:
 
 
 @dataclass
-class TrainResult:
+class FitResult:
     """Best weights (CPU tensors), the epoch they come from, and per-epoch losses."""
 
     state: dict[str, torch.Tensor]
@@ -143,7 +143,7 @@ def train_network(
     device: torch.device,
     progress: bool = True,
     label: str = "training",
-) -> TrainResult:
+) -> FitResult:
     """Train ``model`` with AdamW on the pinball loss; early stopping on ``val`` when given.
 
     Without ``val`` it trains exactly ``epochs`` epochs and returns the last weights.
@@ -201,7 +201,7 @@ def train_network(
     if val is None or len(val) == 0:
         best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     model.to("cpu")
-    return TrainResult(best_state, best_epoch, history, time.perf_counter() - t_start)
+    return FitResult(best_state, best_epoch, history, time.perf_counter() - t_start)
 
 
 def predict_network(

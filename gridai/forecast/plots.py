@@ -1,30 +1,28 @@
-"""Backtest plots (PNG, matplotlib's non-interactive Agg backend)."""
+"""Backtest plots (PNG), drawn with matplotlib's object API: no pyplot, no global backend change."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 
-def _pyplot():  # type: ignore[no-untyped-def]
-    import matplotlib
+def _figure(w: float, h: float) -> tuple[Any, Any]:
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=(w, h))
+    return fig, fig.subplots()
 
 
 def plot_forecast_vs_actual(
     frame: pd.DataFrame, series: str, path: Path, *, quantiles: list[float], units: str, days: int = 14
 ) -> None:
     """Median, 10-90 % and 25-75 % bands (or the widest pair present) and actual of ``series`` for the last ``days``."""
-    plt = _pyplot()
     sub = frame[frame["series"] == series].sort_values("time")
     sub = sub[sub["time"] >= sub["time"].max() - pd.Timedelta(days=days)]
-    fig, ax = plt.subplots(figsize=(11, 4))
+    fig, ax = _figure(11, 4)
     qcols = [f"q{q:g}" for q in quantiles]
     pairs = [(qcols[i], qcols[-1 - i]) for i in range(len(qcols) // 2)]
     for k, (lo, hi) in enumerate(pairs[:2]):
@@ -45,18 +43,16 @@ def plot_forecast_vs_actual(
     fig.autofmt_xdate()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def plot_error_by_hour(frame: pd.DataFrame, root: str, path: Path) -> None:
     """MAPE by hour of day (UTC interval start) for the root and averaged over the other series."""
-    plt = _pyplot()
     f = frame[np.isfinite(frame["actual"]) & (frame["actual"] != 0)].copy()
     f["ape"] = 100.0 * (f["q0.5"] - f["actual"]).abs() / f["actual"].abs()
     f["hour"] = pd.DatetimeIndex(f["time"]).hour
     sys_err = f[f["series"] == root].groupby("hour")["ape"].mean()
     rest = f[f["series"] != root].groupby("hour")["ape"].mean()
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig, ax = _figure(8, 4)
     ax.plot(sys_err.index, sys_err.values, marker="o", label=root)
     if len(rest):
         ax.plot(rest.index, rest.values, marker="s", label="other series (mean)")
@@ -67,4 +63,3 @@ def plot_error_by_hour(frame: pd.DataFrame, root: str, path: Path) -> None:
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)

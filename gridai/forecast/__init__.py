@@ -1,0 +1,1 @@
+"""Load forecasting: baselines, the global quantile network, reconciliation, backtest, metrics."""
