@@ -1,1 +1,1 @@
-"""Optimisation on Pyomo + HiGHS: storage/VPP dispatch and feeder restoration."""
+"""Dispatch of batteries and virtual power plants (PV, EV fleets, flexible loads) on feeders, on Pyomo + HiGHS."""
