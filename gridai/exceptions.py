@@ -14,6 +14,7 @@ code  meaning
 3     no feasible dispatch / restoration plan
 4     internal error
 5     an external service (MLflow tracking server, Dask scheduler) is unreachable
+6     another run for the same output holds its lock (nothing was done; retry later)
 ====  ==========================================================
 """
 
@@ -34,6 +35,7 @@ class ExitCode(IntEnum):
     INFEASIBLE = 3
     INTERNAL = 4
     UNREACHABLE = 5
+    LOCKED = 6
 
 
 class GridAIError(Exception):

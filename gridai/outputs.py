@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from gridai.exceptions import GridAIConfigError, GridAIError
+from gridai.exceptions import ExitCode, GridAIConfigError, GridAIError
 
 logger = logging.getLogger(__name__)
 
@@ -39,9 +39,9 @@ class OutputNotWritableError(GridAIConfigError):
 
 
 class RunInProgressError(GridAIError):
-    """Another run for the same day holds the lock on the output directory."""
+    """Another run for the same day holds the lock on the output directory (exit code 6: retry later)."""
 
-    exit_code = GridAIConfigError.exit_code
+    exit_code = ExitCode.LOCKED
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:

@@ -45,21 +45,14 @@ def _train_config(
     then trained on the bundled GEFCom2012 data (or ``--load``/``--weather``) and backtested
     on ``--train-end``/``--test-end`` (default for GEFCom2012: the 2007-07 .. 2008-06 test year).
     """
-    import yaml
-
-    from gridai.config import load_config, parse_config
+    from gridai.config import load_config, parse_config, read_yaml
     from gridai.exceptions import GridAIConfigError
     from gridai.forecast.config import ForecastConfig
     from gridai.pipelines.training import TrainConfig
 
     if config is None and required:
         raise GridAIConfigError("gridai train needs a config: -c configs/forecast/<name>.yaml")
-    raw: Any = None
-    if config is not None and config.is_file():
-        try:
-            raw = yaml.safe_load(config.read_text(encoding="utf-8"))
-        except yaml.YAMLError:
-            raw = None  # load_config below reports it
+    raw: Any = read_yaml(config) if config is not None else None
     if config is None:
         cfg = parse_config(TrainConfig, {}, source="defaults")
     elif isinstance(raw, dict) and "forecast" in raw:

@@ -21,7 +21,7 @@ app = typer.Typer(
         "Day-ahead grid load forecasting (PyTorch), battery/VPP dispatch and feeder restoration "
         "(Pyomo + HiGHS), tracked in MLflow.\n\n"
         "Exit codes: 0 ok, 1 finished with fallbacks, 2 bad input/config, 3 infeasible, "
-        "4 internal error, 5 service unreachable."
+        "4 internal error, 5 service unreachable, 6 another run holds the lock."
     ),
     no_args_is_help=True,
     add_completion=False,

@@ -54,6 +54,7 @@ STATUS_BY_CODE = {
     ExitCode.INFEASIBLE: "infeasible",
     ExitCode.INTERNAL: "failed",
     ExitCode.UNREACHABLE: "unreachable",
+    ExitCode.LOCKED: "locked",
 }
 
 
