@@ -6,13 +6,12 @@ message says why); 4 internal error.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 import typer
 
-from gridai.cli.common import cli_errors, console
+from gridai.cli.common import cli_errors, console, emit_json
 
 logger = logging.getLogger(__name__)
 
@@ -68,4 +67,4 @@ def register(app: typer.Typer) -> None:
         if violations:
             console.print(f"[yellow]warning:[/] {violations} AC limit violation(s): see {out}/summary.json")
         if as_json:
-            typer.echo(json.dumps({k: r.summary() for k, r in results.items()}, default=str))
+            emit_json({k: r.summary() for k, r in results.items()})

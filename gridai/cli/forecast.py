@@ -7,14 +7,13 @@ tracking server is unreachable.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from gridai.cli.common import cli_errors, fail
+from gridai.cli.common import cli_errors, emit_json, fail
 
 logger = logging.getLogger(__name__)
 
@@ -261,7 +260,7 @@ def models(
         for mv in versions
     ]
     if as_json:
-        typer.echo(json.dumps({"model": tc.model_name, "versions": rows, "alias_history": history}, indent=1))
+        emit_json({"model": tc.model_name, "versions": rows, "alias_history": history})
         return
     table = Table(title=f"{tc.model_name} in {store.uri}")
     for col in ("version", "aliases", tc.promotion_metric, "backtest", "model", "run_id"):

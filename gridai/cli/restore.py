@@ -15,7 +15,7 @@ from pathlib import Path
 
 import typer
 
-from gridai.cli.common import cli_errors
+from gridai.cli.common import cli_errors, emit_json
 from gridai.exceptions import ExitCode
 
 logger = logging.getLogger(__name__)
@@ -88,9 +88,8 @@ def restore(
         for k in ("restored_kw", "unserved_kw", "switch_sequence", "verification", "status", "solve_s")
     }
     if as_json:
-        typer.echo(json.dumps({**brief, "ok": summary["ok"], "explanation": summary["explanation"],
-                               "time_to_restore_min": summary["time_to_restore_min"],
-                               "islands": summary["islands"]}))  # fmt: skip
+        emit_json({**brief, "ok": summary["ok"], "explanation": summary["explanation"],
+                   "time_to_restore_min": summary["time_to_restore_min"], "islands": summary["islands"]})  # fmt: skip
     else:
         typer.echo(f"{plan.status}: restored {plan.restored_kw:.0f} of {plan.interrupted_kw:.0f} kW interrupted, "
                    f"unserved {plan.unserved_kw:.0f} kW, {len(plan.sequence)} operations, "
