@@ -28,7 +28,7 @@ ALLOWED: dict[str, set[str]] = {
     "gridai.forecast": BASE | {"gridai.data", "gridai.features"},
     "gridai.tracking": BASE | {"gridai.data", "gridai.features", "gridai.forecast"},
     "gridai.optim": BASE,
-    "gridai.grid": BASE | {"gridai.optim"},
+    "gridai.grid": BASE | {"gridai.optim", "gridai.forecast"},  # forecast: the quantile pick only
     "gridai.dispatch": BASE | {"gridai.optim", "gridai.grid", "gridai.forecast"},
     "gridai.restoration": BASE | {"gridai.optim", "gridai.grid", "gridai.forecast"},
     "gridai.pipelines": BASE

@@ -69,6 +69,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from gridai.forecast.quantiles import MEDIAN, quantile_da
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from decision_value_forecasts import OUT, forecast_days  # noqa: E402
@@ -281,7 +283,7 @@ def run(
 
 def mape_pct(fc: xr.DataArray, actual: xr.DataArray) -> float:
     """MAPE [%] of the median over every zone and hour."""
-    med = fc.sel(quantile=0.5).transpose("time", "series").to_numpy()
+    med = quantile_da(fc, MEDIAN).transpose("time", "series").to_numpy()
     act = actual.sel(time=fc["time"]).transpose("time", "series").to_numpy()
     return float(100 * np.mean(np.abs(med - act) / act))
 

@@ -23,9 +23,10 @@ import xarray as xr
 
 from gridai.dispatch.assets import EvArrays, FlexArrays, PvArrays
 from gridai.dispatch.config import DispatchConfig, FeederConfig
-from gridai.dispatch.scenarios import copula_paths, median_of, median_path, scenario_paths, select_levels
+from gridai.dispatch.scenarios import copula_paths, scenario_paths, select_levels
 from gridai.dispatch.storage import BatteryArrays
 from gridai.exceptions import GridAIConfigError, GridAIDataError
+from gridai.forecast.quantiles import median_of, median_path
 from gridai.grid.lindistflow import RadialFeeder, orient_radial
 
 if TYPE_CHECKING:  # pandapower takes seconds to import: only when a feeder has a network

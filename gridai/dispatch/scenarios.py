@@ -21,11 +21,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import xarray as xr
 from scipy.signal import lfilter
 from scipy.special import ndtri
 
 from gridai.exceptions import GridAIDataError
+from gridai.forecast.quantiles import median_of
 
 
 def midpoint_weights(levels: Sequence[float]) -> np.ndarray:
@@ -35,26 +35,6 @@ def midpoint_weights(levels: Sequence[float]) -> np.ndarray:
         return np.ones(1)
     edges = np.concatenate([[0.0], (q[1:] + q[:-1]) / 2, [1.0]])
     return np.diff(edges)
-
-
-def median_of(values: np.ndarray, levels: np.ndarray) -> np.ndarray:
-    """Median path of ``values`` ``(..., T, Q)`` at quantile ``levels`` (linear interpolation when 0.5 is absent)."""
-    levels = np.asarray(levels, dtype=float)
-    hit = np.flatnonzero(np.isclose(levels, 0.5))
-    if len(hit):
-        return np.asarray(values[..., hit[0]], dtype=float)
-    if len(levels) == 1:
-        return np.asarray(values[..., 0], dtype=float)
-    order = np.argsort(levels)
-    lv, v = levels[order], np.asarray(values, dtype=float)[..., order]
-    k = int(np.clip(np.searchsorted(lv, 0.5), 1, len(lv) - 1))
-    w = (0.5 - lv[k - 1]) / (lv[k] - lv[k - 1])
-    return (1 - w) * v[..., k - 1] + w * v[..., k]
-
-
-def median_path(da: xr.DataArray) -> np.ndarray:
-    """The median path of a ``(time, quantile)`` forecast (interpolated when 0.5 is absent)."""
-    return median_of(da.transpose("time", "quantile").values, da["quantile"].values)
 
 
 def select_levels(

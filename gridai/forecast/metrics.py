@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from gridai.forecast.quantiles import median_of
+
 #: Quantile pair whose interval is the "80 % interval" of ``coverage``.
 INTERVAL_80 = (0.1, 0.9)
 
@@ -76,7 +78,7 @@ def score(actual: np.ndarray, quantile_forecasts: np.ndarray, quantiles: Sequenc
     ``pinball`` and ``coverage80`` (NaN when the 0.1 or 0.9 quantile is not forecast)."""
     qs = [round(float(q), 6) for q in quantiles]
     f = np.asarray(quantile_forecasts, dtype=np.float64)
-    med = f[..., qs.index(0.5)]
+    med = median_of(f, qs)
     out = {
         "mape": mape(actual, med),
         "rmse": rmse(actual, med),

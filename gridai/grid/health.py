@@ -20,11 +20,11 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from pydantic import Field
 
 from gridai.config import StrictModel
+from gridai.forecast.quantiles import MEDIAN, quantile_column
 
 logger = logging.getLogger(__name__)
 
@@ -173,8 +173,7 @@ def feeder_health(
     battery_kw:
         Scheduled battery power [kW] per time (rows) and bus (columns), discharge > 0.
     """
-    levels = list(load_kw.columns)
-    median = pd.Series(load_kw[_nearest(levels, 0.5)], index=load_kw.index)
+    median = quantile_column(load_kw, MEDIAN)
     rows: list[dict[str, Any]] = []
     cases: list[tuple[str, float | None, bool]] = [("p50", 0.5, False)]
     if cfg.upper_quantile is not None:
@@ -183,22 +182,17 @@ def feeder_health(
         cases.append(("p50_dispatched", 0.5, True))
     for t in peak_times(median, cfg.peak_intervals):
         for case, q, dispatched in cases:
-            col = _nearest(levels, q if q is not None else 0.5)
+            load_q = quantile_column(load_kw, q if q is not None else MEDIAN)
             batt: dict[int, float] = {}
             if dispatched and battery_kw is not None and t in battery_kw.index:
                 batt = {
                     int(str(b)): float(v)
                     for b, v in zip(battery_kw.columns, battery_kw.loc[t].to_numpy(), strict=True)
                 }
-            row = run_power_flow(net, float(load_kw[col].to_numpy()[load_kw.index.get_loc(t)]), batt, cfg)
+            row = run_power_flow(net, float(load_q.to_numpy()[load_kw.index.get_loc(t)]), batt, cfg)
             rows.append({"feeder": feeder, "time": pd.Timestamp(t), "case": case, **row})
     _set_batteries(net, {})
     return rows
-
-
-def _nearest(levels: Sequence[Any], q: float) -> Any:
-    arr = np.asarray([float(x) for x in levels])
-    return list(levels)[int(np.argmin(np.abs(arr - q)))]
 
 
 def health_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:

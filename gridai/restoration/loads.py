@@ -16,6 +16,7 @@ import pandas as pd
 import xarray as xr
 
 from gridai.exceptions import GridAIDataError
+from gridai.forecast.quantiles import MEDIAN, quantile_da
 
 
 def forecast_load_factor(forecast: str | Path, at: str | pd.Timestamp, series: str = "system") -> float:
@@ -39,8 +40,7 @@ def forecast_load_factor(forecast: str | Path, at: str | pd.Timestamp, series: s
             file=str(path),
             series=series,
         )
-    q = da["quantile"].values.astype(float)
-    median = da.sel(series=series).isel(quantile=int(np.argmin(np.abs(q - 0.5))))
+    median = quantile_da(da.sel(series=series), MEDIAN)
     t = pd.Timestamp(at)
     t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
     times = pd.DatetimeIndex(median["time"].values)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from gridai.forecast.quantiles import MEDIAN, quantile_column
 from gridai.pipelines.dayahead.feeders import nominal_load_kw
 
 logger = logging.getLogger(__name__)
@@ -29,9 +30,7 @@ def forecast_dataset(name: str, demand_kw: pd.DataFrame) -> xr.Dataset:
             "load_forecast": (("time", "series", "quantile"), arr),
             "load_mean": (
                 ("time", "series"),
-                demand_kw[min(demand_kw.columns, key=lambda c: abs(float(c) - 0.5))].to_numpy(dtype=float)[
-                    :, None
-                ],
+                quantile_column(demand_kw, MEDIAN).to_numpy(dtype=float)[:, None],
             ),
         },
         coords={
@@ -56,7 +55,7 @@ def build_config(work: Any, batteries: list[Any], net: Any, cfg: Any) -> Any:
     from gridai.optim.solve import SolveOptions
 
     spec = work.spec
-    med = work.demand_kw[min(work.demand_kw.columns, key=lambda c: abs(float(c) - 0.5))]
+    med = quantile_column(work.demand_kw, MEDIAN)
     nominal = nominal_load_kw(net)
     network = None
     if cfg.network_check:

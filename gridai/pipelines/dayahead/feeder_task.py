@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from gridai.exceptions import GridAIError
+from gridai.forecast.quantiles import MEDIAN, quantile_column
 from gridai.grid.health import HealthConfig, feeder_health
 from gridai.pipelines.dayahead.feeders import FeederSpec, farthest_bus, nominal_load_kw
 from gridai.pipelines.dayahead.readiness import ReadinessConfig, feeder_readiness
@@ -127,7 +128,7 @@ def settle_costs(work: FeederWork, schedule: pd.DataFrame, step_h: float) -> dic
     energy = sum_t price_t * max(net_t, 0) * dt;  peak = demand_charge * max_t net_t;
     net_t = demand_t - sum_b p_b,t (discharge > 0).
     """
-    med = work.demand_kw[min(work.demand_kw.columns, key=lambda q: abs(float(q) - 0.5))]
+    med = quantile_column(work.demand_kw, MEDIAN)
     batt = schedule.groupby("time")["p_kw"].sum().reindex(med.index, fill_value=0.0) if len(schedule) else 0.0
     price = work.price_per_kwh.reindex(med.index).to_numpy(dtype=float)
 
@@ -184,7 +185,7 @@ def run_feeder(
     spec = work.spec
     net = network_copy(spec.network)
     nominal = nominal_load_kw(net)
-    med = work.demand_kw[min(work.demand_kw.columns, key=lambda q: abs(float(q) - 0.5))]
+    med = quantile_column(work.demand_kw, MEDIAN)
     batteries = resolve_batteries(spec, net, float(med.max()) if len(med) else nominal)
     times = pd.DatetimeIndex(work.demand_kw.index)
     step_h = float((times[1] - times[0]) / pd.Timedelta(hours=1)) if len(times) > 1 else 1.0

@@ -31,6 +31,7 @@ from pydantic import Field
 
 from gridai.config import StrictModel
 from gridai.exceptions import GridAIError
+from gridai.forecast.quantiles import MEDIAN, quantile_column
 from gridai.grid.health import scale_total_load
 from gridai.restoration.config import RestorationConfig
 
@@ -83,10 +84,6 @@ class ReadinessConfig(StrictModel):
         default_factory=_default_restoration,
         description="Limits, switches and solver of the restoration MILP.",
     )
-
-
-def _nearest(columns: Any, level: float) -> Any:
-    return min(columns, key=lambda q: abs(float(q) - level))
 
 
 def candidate_faults(rn: Any, max_faults: int | None) -> list[tuple[int, float]]:
@@ -159,10 +156,10 @@ def feeder_readiness(
 
     if demand_kw.empty:
         return []
-    med = demand_kw[_nearest(demand_kw.columns, 0.5)].to_numpy(dtype=float)
+    med = quantile_column(demand_kw, MEDIAN).to_numpy(dtype=float)
     i_peak = int(med.argmax())
     t_peak = pd.Timestamp(demand_kw.index[i_peak])
-    load_kw = float(demand_kw[_nearest(demand_kw.columns, cfg.quantile)].to_numpy(dtype=float)[i_peak])
+    load_kw = float(quantile_column(demand_kw, cfg.quantile).to_numpy(dtype=float)[i_peak])
     scale_total_load(net, load_kw)
     head = {"feeder": feeder, "time": t_peak, "load_kw": load_kw}
     rcfg = cfg.restoration

@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gridai.forecast.quantiles import MEDIAN, quantile_column
+
 logger = logging.getLogger(__name__)
 
 BAND_COLOR = "#2b6cb0"
@@ -68,18 +70,17 @@ def _fan(ax: Any, fc: pd.DataFrame, actual: pd.Series | None, title: str, *, leg
     x = pd.DatetimeIndex(fc.index)
     pairs = [(lo, 1 - lo) for lo in levels if lo < 0.5 and any(abs((1 - lo) - h) < 1e-9 for h in levels)]
     for i, (lo, hi) in enumerate(sorted(pairs)):
-        hi_key = cols[min(levels, key=lambda v: abs(v - hi))]
         ax.fill_between(
             x,
             fc[cols[lo]],
-            fc[hi_key],
+            quantile_column(fc, hi),
             color=BAND_COLOR,
             alpha=0.12 + 0.1 * i,
             lw=0,
             label=f"{round(lo * 100)}-{round(hi * 100)} %" if legend else None,
         )
-    med = cols[min(levels, key=lambda v: abs(v - 0.5))]
-    ax.plot(x, fc[med], color=BAND_COLOR, lw=1.8, label="forecast median" if legend else None)
+    med = quantile_column(fc, MEDIAN)
+    ax.plot(x, med, color=BAND_COLOR, lw=1.8, label="forecast median" if legend else None)
     if actual is not None and len(actual):
         before = actual[actual.index < x[0]]
         during = actual[(actual.index >= x[0]) & (actual.index <= x[-1])]
@@ -291,7 +292,7 @@ def render_report(data: ReportData, v_min_pu: float = 0.95, loading_max_pct: flo
     sysfc = data.forecasts.get("system")
     kpis = []
     if sysfc is not None and len(sysfc):
-        med = sysfc[min(sysfc.columns, key=lambda q: abs(float(q) - 0.5))]
+        med = quantile_column(sysfc, MEDIAN)
         kpis.append(
             (
                 "System peak (median)",
