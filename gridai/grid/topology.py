@@ -10,8 +10,6 @@ Per unit: ``z_base = vn_kv**2 / s_base_mva`` [ohm] at the branch's from-bus volt
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +22,7 @@ import pandapower as pp
 import pandapower.networks as pn
 
 from gridai.exceptions import GridAIDataError
+from gridai.grid.netjson import read_network_json
 
 logger = logging.getLogger(__name__)
 
@@ -39,68 +38,6 @@ BUILTIN_NETWORKS: dict[str, Callable[[], pp.pandapowerNet]] = {
     "mv_oberrhein": pn.mv_oberrhein,
 }
 
-# Modules and classes a pandapower JSON file may name. Anything else (functions, arbitrary
-# classes) could run code on load, so the file is rejected before pandapower sees it.
-_SAFE_JSON_CLASSES = {
-    ("pandapower.auxiliary", "pandapowerNet"),
-    ("pandapower.auxiliary", "DataFrame"),
-    ("pandas.core.frame", "DataFrame"),
-    ("pandas.core.series", "Series"),
-    ("pandas.core.indexes.base", "Index"),
-    ("numpy", "ndarray"),
-    ("numpy", "int64"),
-    ("numpy", "float64"),
-    ("numpy", "bool_"),
-    ("builtins", "dict"),
-    ("builtins", "list"),
-    ("builtins", "tuple"),
-    ("builtins", "set"),
-    ("networkx.classes.multigraph", "MultiGraph"),
-}
-
-
-def _check_json_safe(node: Any, path: str) -> None:
-    if isinstance(node, dict):
-        if "_module" in node or "_class" in node:
-            key = (str(node.get("_module")), str(node.get("_class")))
-            if key not in _SAFE_JSON_CLASSES:
-                raise GridAIDataError(
-                    f"network file names {key[0]}.{key[1]}, which gridai does not load "
-                    "(only pandapower tables, pandas and numpy objects are allowed)",
-                    file=path,
-                )
-            inner = node.get("_object")
-            if isinstance(inner, str) and inner[:1] in "{[":
-                with contextlib.suppress(json.JSONDecodeError):
-                    _check_json_safe(json.loads(inner), path)
-        for v in node.values():
-            _check_json_safe(v, path)
-    elif isinstance(node, list):
-        for v in node:
-            _check_json_safe(v, path)
-
-
-def read_network_json(path: str | Path) -> pp.pandapowerNet:
-    """Read a user's pandapower JSON network without executing code from it.
-
-    The JSON is parsed with the standard library first; every serialised object must be a
-    pandapower table or a pandas/numpy object, otherwise the file is rejected.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise GridAIDataError(f"network file {p} does not exist or is not a file", file=str(p))
-    text = p.read_text(encoding="utf-8")
-    try:
-        tree = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise GridAIDataError(f"network file {p} is not valid JSON: {err}", file=str(p)) from None
-    _check_json_safe(tree, str(p))
-    try:
-        return pp.from_json_string(text)
-    except Exception as err:  # pandapower raises many kinds
-        raise GridAIDataError(f"network file {p} is not a pandapower network: {err}", file=str(p)) from None
-
-
 def load_network(spec: str | Path) -> pp.pandapowerNet:
     """A pandapower network by built-in name, SimBench code or JSON path.
 
@@ -108,7 +45,7 @@ def load_network(spec: str | Path) -> pp.pandapowerNet:
     ----------
     spec:
         ``"case33bw"``, ``"cigre_mv"``, ``"mv_oberrhein"``, a SimBench grid code, or a path
-        to a pandapower JSON file (loaded safely, see :func:`read_network_json`).
+        to a pandapower JSON file (read by an allow-list parser, see :mod:`gridai.grid.netjson`).
     """
     name = str(spec)
     if name in BUILTIN_NETWORKS:
