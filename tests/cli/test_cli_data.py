@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from gridai.cli.main import app
 from gridai.testing import synthetic_load, write_wide_csv
 
-BAD = Path(__file__).parent / "data" / "bad_inputs"
+BAD = Path(__file__).resolve().parents[1] / "fixtures" / "bad_inputs"
 runner = CliRunner()
 
 

@@ -44,7 +44,7 @@ def load() -> xr.Dataset:
 
 
 def test_default_directory_is_the_project_copy() -> None:
-    assert default_directory() == Path(__file__).resolve().parents[1] / "data" / "gefcom2012"
+    assert default_directory() == Path(__file__).resolve().parents[2] / "data" / "gefcom2012"
 
 
 def test_load_conventions(load: xr.Dataset) -> None:

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "experiments" / "benchmarks" / "decision_value.py"
+BENCH = Path(__file__).resolve().parents[2] / "experiments" / "benchmarks" / "decision_value.py"
 
 LOAD = np.array([[10.0, 10.0, 20.0, 20.0]])
 PRICE = np.array([0.08, 0.08, 0.20, 0.20])

@@ -18,7 +18,7 @@ from gridai.forecast.panel import Hierarchy
 from gridai.forecast.reconcile import RECONCILERS, reconcile, shrink_covariance
 from gridai.testing import synthetic_load, synthetic_weather, write_wide_csv
 
-TINY = Path(__file__).resolve().parents[1] / "configs" / "forecast" / "tiny.yaml"
+TINY = Path(__file__).resolve().parents[2] / "configs" / "forecast" / "tiny.yaml"
 KEYS = {"mape", "rmse", "accuracy", "pinball", "coverage80"}
 
 

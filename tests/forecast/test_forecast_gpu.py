@@ -14,7 +14,7 @@ from gridai.forecast.config import ForecastConfig
 from gridai.forecast.registry import make_forecaster
 from gridai.testing import synthetic_load, synthetic_weather
 
-TINY = Path(__file__).resolve().parents[1] / "configs" / "forecast" / "tiny.yaml"
+TINY = Path(__file__).resolve().parents[2] / "configs" / "forecast" / "tiny.yaml"
 
 
 @pytest.mark.gpu

@@ -22,7 +22,7 @@ from gridai.forecast.config import ForecastConfig
 from gridai.forecast.registry import MODELS, make_forecaster
 from gridai.testing import synthetic_load, synthetic_weather, synthetic_weather_forecast
 
-TINY = Path(__file__).resolve().parents[1] / "configs" / "forecast" / "tiny.yaml"
+TINY = Path(__file__).resolve().parents[2] / "configs" / "forecast" / "tiny.yaml"
 
 
 @pytest.fixture(scope="module")

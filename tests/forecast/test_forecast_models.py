@@ -17,7 +17,7 @@ from gridai.forecast.output import forecast_to_frame, write_forecast
 from gridai.forecast.registry import MODELS, load_forecaster, make_forecaster
 from gridai.testing import synthetic_load, synthetic_weather
 
-TINY = Path(__file__).resolve().parents[1] / "configs" / "forecast" / "tiny.yaml"
+TINY = Path(__file__).resolve().parents[2] / "configs" / "forecast" / "tiny.yaml"
 DAY = "2023-03-28"
 
 

@@ -135,7 +135,7 @@ def test_mixed_thread_requests_in_one_process_all_solve() -> None:
     run that asks for another count ("Not Set"). Found when a default-threads dispatch made the
     day-ahead job's threads=1 solves fail. Run in a fresh process: this one's pool is already sized."""
     code = (
-        "from tests.test_dispatch_solve import _knapsack\n"
+        "from tests.optim.test_optim_solve import _knapsack\n"
         "from gridai.optim.solve import SolveOptions, solve_model\n"
         "for t in (None, 1, 2, None, 1):\n"
         "    r = solve_model(_knapsack(), SolveOptions(threads=t))\n"

@@ -5,7 +5,7 @@ other worker under the same keys, and the published outputs must be complete, wi
 duplicates, and identical to an in-process run of the same job.
 """
 
-# ruff: noqa: F811  (pytest fixtures imported from test_pipeline_dayahead are redefined as parameters)
+# ruff: noqa: F811  (pytest fixtures imported from test_pipelines_dayahead are redefined as parameters)
 from __future__ import annotations
 
 import os
@@ -25,7 +25,7 @@ import pytest
 from gridai.exceptions import ExitCode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_pipeline_dayahead import DAY, check_complete, make_cfg, reference, run, tiny  # noqa: E402, F401
+from test_pipelines_dayahead import DAY, check_complete, make_cfg, reference, run, tiny  # noqa: E402, F401
 
 pytestmark = [
     pytest.mark.integration,
@@ -67,7 +67,7 @@ def cluster(tmp_path: Path) -> Iterator[dict[str, Any]]:
             procs.append(subprocess.Popen(
                 [str(BIN / "dask"), "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
                  "--host", "127.0.0.1", "--name", f"w{i}", "--memory-limit", "2GB"],
-                stdout=logs[i], stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1],
+                stdout=logs[i], stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[2],
             ))  # fmt: skip
         from distributed import Client
 

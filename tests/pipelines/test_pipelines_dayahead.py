@@ -31,7 +31,7 @@ from gridai.pipelines.dayahead.manifest import stable_view
 
 DAY = "2008-06-30"
 FILES = ("forecast.nc", "schedules.csv", "network_health.csv", "report.html", "run.json")
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from gridai.pipelines.dayahead.readiness import (
 )
 from gridai.restoration import restore
 from gridai.restoration.network import prepare_network
-from tests.test_pipeline_dayahead import DAY, make_cfg, tiny  # noqa: F401 - tiny is a fixture
+from tests.pipelines.test_pipelines_dayahead import DAY, make_cfg, tiny  # noqa: F401 - tiny is a fixture
 
 LEVELS = [0.1, 0.5, 0.9]
 

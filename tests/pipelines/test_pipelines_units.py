@@ -122,8 +122,8 @@ def test_config_rejects_unknown_key_and_duplicate_feeders() -> None:
 def test_shipped_configs_parse() -> None:
     from gridai.config import load_config
 
-    root = Path(__file__).resolve().parents[1]
-    for p in (root / "configs" / "dayahead.yaml", root / "tests" / "data" / "dayahead_tiny.yaml"):
+    root = Path(__file__).resolve().parents[2]
+    for p in (root / "configs" / "dayahead.yaml", root / "tests" / "fixtures" / "dayahead_tiny.yaml"):
         assert load_config(DayAheadConfig, p).feeders
 
 
@@ -210,7 +210,7 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     m.finish(ExitCode.OK)
     page.write_text(render_report(ReportData(date="2008-06-30", title="t", forecasts={"system": fc},
                                              manifest=m.to_dict())))  # fmt: skip
-    script = Path(__file__).resolve().parents[1] / "experiments" / "render_report.sh"
+    script = Path(__file__).resolve().parents[2] / "experiments" / "render_report.sh"
     shot = tmp_path / "shot.png"
     subprocess.run(["bash", str(script), str(page), str(shot)], check=True, timeout=120, capture_output=True)
     data = shot.read_bytes()

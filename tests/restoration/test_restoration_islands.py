@@ -22,8 +22,8 @@ from gridai.cli.main import app
 from gridai.exceptions import GridAIDataError
 from gridai.restoration import RestorationConfig, restore
 from gridai.restoration.network import prepare_network
-from tests.test_restoration_enumeration import two_feeder_net
-from tests.test_restoration_strength import _plan_value
+from tests.restoration.test_restoration_enumeration import two_feeder_net
+from tests.restoration.test_restoration_strength import _plan_value
 
 TIES = [10, 11]  # line indices of the two normally-open ties (lines are their own switches)
 

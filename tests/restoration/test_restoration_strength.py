@@ -19,7 +19,7 @@ from gridai.restoration import RestorationConfig
 from gridai.restoration.model import milp_data
 from gridai.restoration.network import RestorationNetwork, locate_fault, prepare_network
 from gridai.restoration.optimise import plan_value, prune_ties, solve_once
-from tests.test_restoration_enumeration import two_feeder_net
+from tests.restoration.test_restoration_enumeration import two_feeder_net
 
 
 def _plan_value(rn: RestorationNetwork, line: int, strengthened: bool, freeze: bool = True) -> float | None:
