@@ -7,7 +7,9 @@ only through :func:`load_config`, which turns every validation problem into a
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import re
 import reprlib
 from pathlib import Path
 from typing import Any, TypeVar
@@ -185,6 +187,32 @@ def parse_config(model: type[M], data: dict[str, Any], source: str = "<dict>") -
     except ValidationError as err:
         keys = [".".join(str(p) for p in e["loc"]) for e in err.errors()]
         raise GridAIConfigError(_format_validation_error(err, source), file=source, keys=keys) from None
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_iso_date(text: str, option: str = "--date") -> dt.date:
+    """A calendar day written ``YYYY-MM-DD``, nothing else.
+
+    ``06/10/2008`` could be June 10 or October 6; a timestamp is not a day. Both are errors that
+    name ``option`` and the expected form.
+
+    Raises
+    ------
+    GridAIConfigError
+        ``text`` is not an ISO date, or not a real calendar day.
+    """
+    value = str(text).strip()
+    if not _ISO_DATE.match(value):
+        raise GridAIConfigError(
+            f"{option} {text!r} is not an ISO date: write the day as YYYY-MM-DD (e.g. 2008-06-30)",
+            key=option,
+        )
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as err:
+        raise GridAIConfigError(f"{option} {text!r} is not a calendar day: {err}", key=option) from None
 
 
 def load_config(model: type[M], path: str | Path) -> M:

@@ -56,13 +56,21 @@ def register(app: typer.Typer) -> None:
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show training progress bars."),
     ) -> None:
         """Backtest a day-ahead forecaster over test days train_end <= D < test_end; writes metrics and plots."""
-        from gridai.config import load_config
+        from gridai.config import load_config, parse_iso_date
         from gridai.data.readers import read_weather_forecast_wide, read_wide_csv
         from gridai.exceptions import GridAIConfigError
         from gridai.forecast.backtest import run_backtest
         from gridai.forecast.config import ForecastConfig
         from gridai.forecast.registry import MODELS
 
+        train_day = parse_iso_date(train_end, "--train-end")
+        test_day = parse_iso_date(test_end, "--test-end")
+        if test_day <= train_day:
+            raise GridAIConfigError(
+                f"--test-end {test_day} must be after --train-end {train_day} (the test days are "
+                "train_end <= D < test_end)",
+                keys=["test_end"],
+            )
         cfg = load_config(ForecastConfig, config) if config is not None else ForecastConfig()
         updates: dict[str, object] = {}
         if model is not None:
@@ -107,8 +115,8 @@ def register(app: typer.Typer) -> None:
             cfg,
             load_ds,
             weather_ds,
-            train_end=train_end,
-            test_end=test_end,
+            train_end=str(train_day),
+            test_end=str(test_day),
             weather_forecast=wf,
             retrain_every_days=retrain_every_days,
             progress=progress,

@@ -159,16 +159,14 @@ def forecast(
     """Forecast day D with a registered (or local) model; write forecast.nc + forecasts.csv."""
     import pandas as pd
 
+    from gridai.config import parse_iso_date
     from gridai.exceptions import GridAIDataError
     from gridai.forecast.output import write_forecast
     from gridai.pipelines.training import read_training_data
     from gridai.tracking.store import load_local_model
 
     cfg = _train_config(config, tracking_uri, required=False, load=load, weather=weather)
-    try:
-        day = pd.Timestamp(date)
-    except (ValueError, TypeError):
-        raise GridAIDataError(f"--date {date!r} is not a date; expected YYYY-MM-DD") from None
+    day = pd.Timestamp(parse_iso_date(date, "--date"))
     if out.exists() and not out.is_dir():
         raise GridAIDataError(f"--out {out} exists and is not a directory", file=str(out))
     with _limits(cfg.tracking):

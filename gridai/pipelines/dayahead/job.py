@@ -55,15 +55,10 @@ class DayAheadResult:
 
 
 def parse_day(day: str) -> pd.Timestamp:
-    from gridai.exceptions import GridAIConfigError
+    """The target day D from ``--date`` (``YYYY-MM-DD`` only: ``06/10/2008`` is ambiguous)."""
+    from gridai.config import parse_iso_date
 
-    try:
-        ts = pd.Timestamp(day)
-    except (ValueError, TypeError):
-        raise GridAIConfigError(f"--date {day!r} is not a date; expected YYYY-MM-DD") from None
-    if ts != ts.normalize() or ts.tz is not None:
-        raise GridAIConfigError(f"--date {day!r} must be a calendar day (YYYY-MM-DD)")
-    return ts
+    return pd.Timestamp(parse_iso_date(day, "--date"))
 
 
 def run_day_ahead(
