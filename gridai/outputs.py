@@ -13,6 +13,13 @@ finds ``D`` missing and an ``.D.old-*`` directory and restores it before doing a
 (:meth:`OutputDir.recover`). Staging directories left by killed runs are removed by the next
 run for the same day. A lock file (``<root>/.D.lock``, ``flock``) keeps two runs for the same
 day from publishing over each other.
+
+The same rule for single writes, used by every writer of the package (datasets, plots,
+manifests, model artifacts): :func:`atomic_path` / :func:`write_bytes_atomic` /
+:func:`write_text_atomic` write a hidden temporary file in the target's directory, fsync it and
+move it onto the target with :func:`os.replace`; :func:`atomic_dir` builds a directory in a
+hidden sibling and swaps it in (or, ``merge=True``, moves the files it staged into an existing
+directory one by one). A failure removes the temporary and leaves the previous target as it was.
 """
 
 from __future__ import annotations
@@ -24,8 +31,9 @@ import hashlib
 import logging
 import os
 import shutil
+import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -60,6 +68,147 @@ def _fsync_dir(path: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _make_parents(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; the ones created, innermost first."""
+    created: list[Path] = []
+    p = folder
+    while not p.exists():
+        created.append(p)
+        p = p.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    return created
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in folders:  # innermost first
+        try:
+            folder.rmdir()
+        except OSError:
+            break
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; when the block succeeds, fsync it and move it onto ``path``.
+
+    The temporary file is hidden (``.<name>.<random>.tmp<suffix>``: it keeps the target's
+    suffix, for writers that pick a format by it) and lies in the target's directory, so the
+    final :func:`os.replace` is one ``rename(2)``. It gets the usual permissions
+    (``0o666 & ~umask``). On any error the temporary file, and any parent folder this call
+    created, are removed and the previous ``path`` is left as it was.
+    """
+    target = Path(path)
+    created = _make_parents(target.parent)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=target.parent
+    )
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        _fsync_file(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        _remove_empty(created)
+        raise
+    _fsync_dir(target.parent)
+
+
+def write_atomic(path: str | Path, write: Callable[[Path], object]) -> Path:
+    """Call ``write(tmp)`` on a temporary path and move it onto ``path`` atomically; returns ``path``."""
+    with atomic_path(path) as tmp:
+        write(tmp)
+    return Path(path)
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically; returns ``path``."""
+    return write_atomic(path, lambda tmp: tmp.write_bytes(data))
+
+
+def write_text_atomic(path: str | Path, text: str, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` atomically; returns ``path``."""
+    return write_atomic(path, lambda tmp: tmp.write_text(text, encoding=encoding))
+
+
+def _fsync_tree(root: Path) -> None:
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            _fsync_file(Path(folder) / name)
+        _fsync_dir(Path(folder))
+
+
+def swap_in(staging: Path, final: Path, aside: Path) -> None:
+    """Replace the directory ``final`` by ``staging``: ``final`` is renamed to ``aside``, ``staging`` to
+    ``final`` (one ``rename(2)`` each), then ``aside`` is removed. If the second rename fails the
+    first is undone. All three paths lie in the same parent directory."""
+    _fsync_dir(staging)
+    moved = final.exists()
+    if moved:
+        os.rename(final, aside)
+    try:
+        os.rename(staging, final)
+    except OSError:
+        if moved:
+            os.rename(aside, final)
+        raise
+    _fsync_dir(final.parent)
+    if moved:
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | Path, *, merge: bool = False) -> Iterator[Path]:
+    """Yield a hidden staging directory; when the block succeeds, publish what it holds at ``path``.
+
+    ``merge=False``: the staging directory is a sibling ``.<name>.tmp-<random>`` of ``path`` and
+    replaces ``path`` as a whole (:func:`swap_in`): a reader sees the old directory or the new
+    one. ``merge=True``: the staging directory lies inside ``path`` (created if missing) and each
+    file staged at its top level is moved onto ``path/<file>`` with :func:`os.replace`, in name
+    order: every file is replaced atomically, files of ``path`` not staged are kept. Files are
+    fsynced before they are published; on any error the staging directory is removed and
+    ``path`` is left as it was.
+    """
+    final = Path(path)
+    if merge:
+        final.mkdir(parents=True, exist_ok=True)
+        parent = final
+    else:
+        parent = final.absolute().parent
+        parent.mkdir(parents=True, exist_ok=True)
+    name = final.absolute().name
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent))
+    try:
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp creates 0700
+        yield staging
+        _fsync_tree(staging)
+        if merge:
+            for f in sorted(staging.iterdir()):
+                os.replace(f, final / f.name)
+            _fsync_dir(final)
+        else:
+            swap_in(staging, final, parent / f".{name}.old-{uuid.uuid4().hex[:12]}")
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 class OutputDir:
@@ -175,20 +324,7 @@ class OutputDir:
 
     def publish(self) -> Path:
         """Atomically replace ``<root>/<name>`` with the staging directory; returns the final path."""
-        _fsync_dir(self.staging)
-        aside: Path | None = None
-        if self.final.exists():
-            aside = self.root / f".{self.name}.old-{uuid.uuid4().hex[:12]}"
-            os.rename(self.final, aside)
-        try:
-            os.rename(self.staging, self.final)
-        except OSError:
-            if aside is not None:
-                os.rename(aside, self.final)
-            raise
+        swap_in(self.staging, self.final, self.root / f".{self.name}.old-{uuid.uuid4().hex[:12]}")
         self.published = True
-        _fsync_dir(self.root)
-        if aside is not None:
-            shutil.rmtree(aside, ignore_errors=True)
         logger.info("published %s", self.final)
         return self.final

@@ -58,6 +58,7 @@ def forecast_days(
 
     from gridai.forecast.config import ForecastConfig
     from gridai.forecast.registry import make_forecaster
+    from gridai.outputs import atomic_path
 
     if config is not None:
         import yaml
@@ -92,10 +93,8 @@ def forecast_days(
             "units": "kW",
         },
     )
-    OUT.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.nc")
-    da.to_netcdf(tmp, engine="h5netcdf")
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        da.to_netcdf(tmp, engine="h5netcdf")
     logger.info("%s fitted in %.1f s; forecasts cached in %s", model, fit_s, path)
     return da
 

@@ -145,9 +145,9 @@ def check(
     Exit 2 also for unreadable input or configuration; nothing is written then.
     """
     from gridai.config import load_config
-    from gridai.data.io import atomic_path
     from gridai.data.sources import read_source
     from gridai.data.validation import QualityConfig, check_load, check_weather, clean, findings_report
+    from gridai.outputs import write_text_atomic
 
     _check_output(report, "report", (".json",))
     _check_output(out, "--out", (".nc", ".parquet"))
@@ -187,8 +187,7 @@ def check(
             seconds=round(elapsed, 3),
             config=cfg.model_dump(mode="json"),
         )
-        with atomic_path(report) as tmp:
-            tmp.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+        write_text_atomic(report, json.dumps(doc, indent=2))
     for table in tables:
         out_console.print(table)
     n_err = sum(f.severity == "error" for items in results.values() for f in items)

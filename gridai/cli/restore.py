@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 import typer
@@ -51,6 +49,7 @@ def restore(
     from gridai.config import load_config, parse_config
     from gridai.exceptions import GridAIConfigError
     from gridai.grid.topology import load_network
+    from gridai.outputs import write_text_atomic
     from gridai.restoration import RestorationConfig
     from gridai.restoration import restore as run_restore
     from gridai.restoration.loads import forecast_load_factor, scale_loads
@@ -77,11 +76,7 @@ def restore(
     if factor is not None:
         summary["load_scale"] = {"at": at, "series": series, "factor": round(factor, 5)}
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=out, suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(summary, fh, indent=2)
-        os.replace(tmp, out / "plan.json")
+        write_text_atomic(out / "plan.json", json.dumps(summary, indent=2))
         plot_plan(plan, out / "plan.png")
     brief = {
         k: summary[k]

@@ -1,8 +1,8 @@
 """Persisting canonical datasets: NetCDF (lossless) and Parquet (tabular exports).
 
-Every writer is **atomic**: it writes a temporary file next to the target and moves it into
-place with :func:`os.replace`, so a reader never sees a half-written file and a failed write
-leaves nothing behind.
+Every writer is **atomic** (:func:`gridai.outputs.atomic_path`): it writes a temporary file next
+to the target and moves it into place with :func:`os.replace`, so a reader never sees a
+half-written file and a failed write leaves nothing behind.
 
 NetCDF cannot hold every Python attribute type (booleans, ``None``, dictionaries, mixed lists).
 :func:`write_netcdf` stores such attributes as one JSON string (attribute ``_gridai_json_attrs``)
@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +23,7 @@ import pandas as pd
 import xarray as xr
 
 from gridai.exceptions import GridAIDataError
+from gridai.outputs import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -49,39 +47,6 @@ def resolve_input_file(path: str | Path, *, what: str = "input file") -> Path:
     if p.stat().st_size == 0:
         raise GridAIDataError(f"{what} {p} is empty (0 bytes)", file=str(p))
     return p
-
-
-@contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; on success move it onto ``path``.
-
-    On any error the temporary file (and any parent folder this call created) is removed,
-    so nothing is left behind.
-    """
-    target = Path(path)
-    created: list[Path] = []
-    parent = target.parent
-    while not parent.exists():
-        created.append(parent)
-        parent = parent.parent
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        for folder in created:  # innermost first
-            try:
-                folder.rmdir()
-            except OSError:
-                break
-        raise
 
 
 def _is_native_attr(value: Any) -> bool:

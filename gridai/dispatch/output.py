@@ -16,9 +16,6 @@ Output directory layout (one set per dispatch problem ``<key>``: a feeder, or ``
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +24,7 @@ import pandas as pd
 import xarray as xr
 
 from gridai.exceptions import GridAIDataError
+from gridai.outputs import atomic_dir
 
 if TYPE_CHECKING:
     from gridai.dispatch.api import DispatchResult
@@ -113,14 +111,12 @@ def _plot_voltage(res: DispatchResult, path: Path) -> None:
 
 
 def write_results(results: dict[str, DispatchResult], out_dir: str | Path, plots: bool = True) -> Path:
-    """Write every result into ``out_dir`` atomically (temporary directory, then ``os.replace``).
+    """Write every result into ``out_dir`` atomically (:func:`gridai.outputs.atomic_dir`).
 
     An existing ``out_dir`` is replaced as a whole; a failure leaves it untouched.
     """
     out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
+    with atomic_dir(out) as tmp:
         summary = {}
         for key, res in results.items():
             d = tmp / key
@@ -138,16 +134,6 @@ def write_results(results: dict[str, DispatchResult], out_dir: str | Path, plots
             summary[key] = res.summary()
         text = json.dumps(summary, indent=2, default=_default)
         (tmp / "summary.json").write_text(text, encoding="utf-8")
-        old = None
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
-            os.replace(out, old / out.name)
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 

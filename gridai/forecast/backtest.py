@@ -10,9 +10,6 @@ import datetime as dt
 import json
 import logging
 import math
-import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +26,7 @@ from gridai.forecast.metrics import score
 from gridai.forecast.panel import Hierarchy, day_range
 from gridai.forecast.plots import plot_error_by_hour, plot_forecast_vs_actual
 from gridai.forecast.registry import make_forecaster
+from gridai.outputs import atomic_dir
 
 logger = logging.getLogger(__name__)
 
@@ -60,13 +58,12 @@ class BacktestResult:
     def write(self, out_dir: Path | str) -> Path:
         """Write ``metrics.json``, ``forecasts.csv``, ``forecast_vs_actual.png`` and ``error_by_hour.png``.
 
-        Files are written to a temporary directory and moved into ``out_dir`` one by one
-        with ``os.replace``: no file is ever half-written.
+        Files are written to a staging directory and moved into ``out_dir`` one by one
+        with ``os.replace`` (:func:`gridai.outputs.atomic_dir`, ``merge=True``): no file is ever
+        half-written.
         """
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".backtest-", dir=out))
-        try:
+        with atomic_dir(out, merge=True) as tmp:
             (tmp / "metrics.json").write_text(json.dumps(_clean(self.metrics), indent=2), encoding="utf-8")
             self.forecasts.to_csv(tmp / "forecasts.csv", index=False, float_format="%.6g")
             plot_forecast_vs_actual(
@@ -77,10 +74,6 @@ class BacktestResult:
                 units=self.units,
             )
             plot_error_by_hour(self.forecasts, self.root, tmp / "error_by_hour.png")
-            for f in sorted(tmp.iterdir()):
-                os.replace(f, out / f.name)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
         logger.info("backtest written to %s", out)
         return out
 

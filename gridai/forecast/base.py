@@ -27,6 +27,7 @@ from gridai.forecast.config import ForecastConfig
 from gridai.forecast.metrics import mape
 from gridai.forecast.panel import DayInputs, Hierarchy, Panel, build_panel, day_targets, make_day_inputs
 from gridai.forecast.reconcile import RECONCILERS, floor_lower_quantiles, reconcile
+from gridai.outputs import atomic_dir
 
 logger = logging.getLogger(__name__)
 
@@ -342,12 +343,9 @@ class Forecaster(ABC):
             "history": self.history,
             "state": meta,
         }
-        tmp_json = directory / (ARTIFACT_JSON + ".tmp")
-        tmp_arr = directory / (ARTIFACT_ARRAYS + ".tmp")
-        save_file(arrays, str(tmp_arr))
-        tmp_json.write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
-        tmp_arr.replace(directory / ARTIFACT_ARRAYS)
-        tmp_json.replace(directory / ARTIFACT_JSON)
+        with atomic_dir(directory, merge=True) as tmp:  # moved in name order: arrays, then the JSON
+            save_file(arrays, str(tmp / ARTIFACT_ARRAYS))
+            (tmp / ARTIFACT_JSON).write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
 
     @classmethod
     def load(cls, directory: Path) -> Forecaster:

@@ -14,9 +14,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +21,7 @@ import pandas as pd
 import xarray as xr
 
 from gridai.forecast.base import DayForecasts
+from gridai.outputs import atomic_dir
 
 
 def to_dataset(
@@ -70,19 +68,14 @@ def forecast_to_frame(ds: xr.Dataset) -> pd.DataFrame:
 def write_forecast(ds: xr.Dataset, directory: Path | str) -> Path:
     """Write ``forecast.nc`` and ``forecasts.csv`` into ``directory`` atomically.
 
-    Both files are written to a temporary directory next to ``directory`` and moved in with
-    ``os.replace``; a failure leaves no half-written file.
+    Both files are written to a hidden staging directory in ``directory`` and moved in with
+    ``os.replace`` (:func:`gridai.outputs.atomic_dir`, ``merge=True``); a failure leaves no
+    half-written file.
     """
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".forecast-", dir=directory))
-    try:
+    with atomic_dir(directory, merge=True) as tmp:
         out = ds.copy()
         out = out.assign_coords(series=out["series"].astype(str), parent=out["parent"].astype(str))
         out.to_netcdf(tmp / "forecast.nc", engine="h5netcdf")
         forecast_to_frame(ds).to_csv(tmp / "forecasts.csv", index=False)
-        for name in ("forecast.nc", "forecasts.csv"):
-            os.replace(tmp / name, directory / name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return directory

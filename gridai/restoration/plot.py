@@ -7,8 +7,6 @@ networkx Kamada-Kawai layout of all branches (closed or not).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import networkx as nx  # noqa: E402
 import numpy as np  # noqa: E402
 
+from gridai.outputs import atomic_path  # noqa: E402
 from gridai.restoration.network import energised_buses, live_sources  # noqa: E402
 
 if TYPE_CHECKING:
@@ -100,14 +99,9 @@ def plot_plan(plan: RestorationPlan, path: str | Path) -> Path:
     ax.legend(loc="best", fontsize=8)
     ax.set_axis_off()
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".png")
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight")
-        os.replace(tmp, out)
+        with atomic_path(out) as tmp:  # keeps the .png suffix: savefig picks the format by it
+            fig.savefig(tmp, dpi=110, bbox_inches="tight")
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return out

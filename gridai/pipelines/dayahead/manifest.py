@@ -31,7 +31,6 @@ import contextlib
 import datetime as dt
 import json
 import logging
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -41,6 +40,7 @@ from typing import Any
 
 from gridai import __version__
 from gridai.exceptions import ExitCode
+from gridai.outputs import write_text_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -140,15 +140,8 @@ class RunManifest:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
 
     def write(self, path: str | Path) -> Path:
-        """Write ``run.json`` atomically (temp file + rename)."""
-        p = Path(path)
-        tmp = p.with_name(f".{p.name}.{uuid.uuid4().hex[:8]}")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(self.to_json())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, p)
-        return p
+        """Write ``run.json`` atomically (:func:`gridai.outputs.write_text_atomic`)."""
+        return write_text_atomic(path, self.to_json())
 
 
 def stable_view(manifest: dict[str, Any]) -> dict[str, Any]:
