@@ -23,6 +23,10 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_DB_NAME = "mlflow.db"
 HTTP_SCHEMES = ("http", "https")
+#: URI schemes gridai hands to MLflow; anything else is a configuration error, said at once.
+SUPPORTED_SCHEMES = ("", "file", "sqlite", "http", "https", "postgresql", "mysql", "mssql", "databricks")
+#: Attempts to open a store whose first use races another process's schema migration.
+OPEN_ATTEMPTS = 3
 
 
 def resolve_tracking_uri(
@@ -154,10 +158,40 @@ def make_client(cfg: TrackingConfig, environ: Mapping[str, str] | None = None, c
     mlflow.MlflowClient
     """
     uri = resolve_tracking_uri(cfg.tracking_uri, environ)
+    registry = cfg.registry_uri or uri
+    for which, u in (("tracking", uri), ("registry", registry)):
+        scheme = urlparse(u).scheme.split("+", 1)[0]
+        if scheme not in SUPPORTED_SCHEMES:
+            raise GridAIConfigError(
+                f"{which} URI {u!r} has an unsupported scheme {scheme!r}; use one of "
+                f"{', '.join(s + '://' for s in SUPPORTED_SCHEMES if s)} or a local path",
+                key=f"tracking.{which}_uri",
+            )
     if check:
         check_reachable(uri, cfg.connect_timeout_s)
     from mlflow import MlflowClient  # imported after the check: a dead server fails before this import
 
-    registry = cfg.registry_uri or uri
     logger.debug("MLflow tracking URI %s, registry URI %s", uri, registry)
-    return MlflowClient(tracking_uri=uri, registry_uri=registry)
+    last: Exception | None = None
+    for attempt in range(OPEN_ATTEMPTS):
+        try:
+            client = MlflowClient(tracking_uri=uri, registry_uri=registry)
+            if sqlite_path(uri) is not None:
+                client.search_experiments(max_results=1)  # opens (and if new, migrates) the database
+            return client
+        except GridAIUnreachableError:
+            raise
+        except Exception as err:  # noqa: BLE001 - MLflow and SQLAlchemy raise many kinds
+            last = err
+            text = str(err).lower()
+            if "already exists" in text or "locked" in text:  # another first run is migrating it
+                time.sleep(0.5 * (attempt + 1))
+                continue
+            break
+    first = str(last).splitlines()[0][:300] if last is not None else "unknown error"
+    raise GridAIUnreachableError(
+        f"tracking store {uri} is unusable: {type(last).__name__}: {first}; fix or move the store "
+        "(a file that is not an MLflow database, a read-only or corrupt store), or set "
+        "tracking.tracking_uri / MLFLOW_TRACKING_URI to another one",
+        uri=uri,
+    )
