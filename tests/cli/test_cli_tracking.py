@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,8 @@ from typer.testing import CliRunner
 
 from gridai.cli.main import app
 from gridai.testing import synthetic_load, synthetic_weather, write_wide_csv
+
+from support import free_port
 
 TRAIN_END, TEST_END = "2023-02-08", "2023-02-11"
 DAY = "2023-02-12"
@@ -51,12 +52,6 @@ def gridai(workdir: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     result = CliRunner().invoke(app, list(args))
     return result.exit_code, result.output
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +143,7 @@ def test_forecast_with_champion_matches_the_registered_model(
     ("args", "code", "message"),
     [
         pytest.param(["--date", "2031-01-01"], 2, "outside the data", id="date-outside-data"),
-        pytest.param(["--date", "June 31st"], 2, "not a date", id="not-a-date"),
+        pytest.param(["--date", "June 31st"], 2, "not an ISO date", id="not-a-date"),
         pytest.param(["--model-uri", "models:/gridai-load@nope"], 2, "does not exist", id="missing-alias"),
         pytest.param(["--model-uri", "models:/gridai-load/99"], 2, "does not exist", id="missing-version"),
         pytest.param(["--model-uri", "no/such/dir"], 2, "does not exist", id="missing-path"),
