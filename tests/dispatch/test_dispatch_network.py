@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandapower.networks as pn
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,10 +13,7 @@ from gridai.exceptions import GridAIInfeasibleError
 from gridai.grid.ac_check import run_ac_check
 from gridai.grid.topology import feeder_arrays
 
-
-@pytest.fixture(scope="module")
-def case33():
-    return pn.case33bw()
+from support import NetFactory
 
 
 def _net_cfg(peak_loading: float, v_min: float = 0.80, batteries=(), ac: int = 4, margin: float = 0.0):
@@ -32,9 +28,10 @@ def _net_cfg(peak_loading: float, v_min: float = 0.80, batteries=(), ac: int = 4
     ("loading", "max_dv"),
     [pytest.param(1.0, 0.005, id="nominal"), pytest.param(1.5, 0.010, id="150pct")],
 )
-def test_lindistflow_vs_pandapower_ac(case33, loading: float, max_dv: float) -> None:
+def test_lindistflow_vs_pandapower_ac(case33bw: NetFactory, loading: float, max_dv: float) -> None:
     """Without assets, LinDistFlow voltages at every bus are within max_dv of AC and never below it
     (it drops the losses, so it overestimates voltage: ~0.007 pu at 150 % load)."""
+    case33 = case33bw()
     fc = make_forecast([1.0, 0.8, 0.9, 1.0], freq="1h")
     res = dispatch_feeder(_net_cfg(loading), fc, feeder="f1", net=case33)
     net = res.network["f1"]
@@ -48,7 +45,8 @@ def test_lindistflow_vs_pandapower_ac(case33, loading: float, max_dv: float) -> 
         assert peak["v_ac_pu"].min() == pytest.approx(0.9131, abs=2e-3)
 
 
-def test_voltage_limit_infeasible_explains_buses(case33) -> None:
+def test_voltage_limit_infeasible_explains_buses(case33bw: NetFactory) -> None:
+    case33 = case33bw()
     fc = make_forecast([1.0, 1.0], freq="1h")
     with pytest.raises(GridAIInfeasibleError) as err:
         dispatch_feeder(_net_cfg(1.2, v_min=0.95, margin=0.01), fc, feeder="f1", net=case33)
@@ -63,8 +61,11 @@ def test_voltage_limit_infeasible_explains_buses(case33) -> None:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(bus=st.integers(1, 32), power=st.floats(100.0, 1500.0), loading=st.floats(0.6, 1.2))
-def test_property_lindistflow_voltages_within_limits(case33, bus: int, power: float, loading: float) -> None:
+def test_property_lindistflow_voltages_within_limits(
+    case33bw: NetFactory, bus: int, power: float, loading: float
+) -> None:
     """A battery anywhere, any size: every LinDistFlow voltage stays within [v_min + margin, v_max]."""
+    case33 = case33bw()
     v_min, margin = 0.85, 0.01
     bat = dict(name="B1", bus=bus, power_kw=power, energy_kwh=2 * power)
     fc = make_forecast([0.6, 1.0, 0.8, 0.7], freq="6h")
@@ -76,8 +77,9 @@ def test_property_lindistflow_voltages_within_limits(case33, bus: int, power: fl
     assert (band["v_min_pu"] >= v_min + margin - 1e-6).all() and (band["v_max_pu"] <= 1.05 + 1e-6).all()
 
 
-def test_ac_check_applies_branch_states(case33) -> None:
+def test_ac_check_applies_branch_states(case33bw: NetFactory) -> None:
     """Opening a line de-energises the buses behind it; closing a tie re-feeds them (restoration use)."""
+    case33 = case33bw()
     arrays = feeder_arrays(case33, name="case33bw")
     base = run_ac_check(case33, arrays=arrays, closed=arrays.closed)
     assert base.converged and base.v_min_pu == pytest.approx(0.9131, abs=2e-3)

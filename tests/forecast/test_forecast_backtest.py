@@ -10,15 +10,14 @@ import pytest
 from typer.testing import CliRunner
 
 from gridai.cli.main import app
-from gridai.config import load_config
 from gridai.forecast.backtest import run_backtest
-from gridai.forecast.config import ForecastConfig
 from gridai.forecast.metrics import accuracy, coverage, mape, pinball, rmse
 from gridai.forecast.panel import Hierarchy
 from gridai.forecast.reconcile import RECONCILERS, reconcile, shrink_covariance
-from gridai.testing import synthetic_load, synthetic_weather, write_wide_csv
+from gridai.testing import synthetic_load, write_wide_csv
 
-TINY = Path(__file__).resolve().parents[2] / "configs" / "forecast" / "tiny.yaml"
+from support import load_and_weather, tiny_forecast_config
+
 KEYS = {"mape", "rmse", "accuracy", "pinball", "coverage80"}
 
 
@@ -72,8 +71,7 @@ def test_shrinkage_between_sample_and_diagonal() -> None:
 @pytest.fixture(scope="module")
 def csvs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("bt")
-    weather = synthetic_weather(2, start="2023-01-01", days=80, seed=1)
-    load = synthetic_load(3, start="2023-01-01", days=80, seed=2, weather=weather)
+    load, weather = load_and_weather(days=80)
     write_wide_csv(load, d / "load.csv")
     write_wide_csv(weather, d / "weather.csv")
     short = weather.sel(time=slice(None, "2023-03-10"))
@@ -82,9 +80,8 @@ def csvs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def test_run_backtest_metrics_and_files(tmp_path: Path) -> None:
-    weather = synthetic_weather(2, start="2023-01-01", days=80, seed=1)
-    load = synthetic_load(3, start="2023-01-01", days=80, seed=2, weather=weather)
-    cfg = load_config(ForecastConfig, TINY).model_copy(update={"model": "vanilla"})
+    load, weather = load_and_weather(days=80)
+    cfg = tiny_forecast_config(model="vanilla")
     res = run_backtest(
         cfg,
         load,

@@ -7,8 +7,6 @@ not change (bit for bit), for every model, issue lead and target day.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,21 +14,18 @@ import xarray as xr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gridai.config import load_config
 from gridai.forecast.base import Forecaster
-from gridai.forecast.config import ForecastConfig
 from gridai.forecast.registry import MODELS, make_forecaster
-from gridai.testing import synthetic_load, synthetic_weather, synthetic_weather_forecast
+from gridai.testing import synthetic_weather_forecast
 
-TINY = Path(__file__).resolve().parents[2] / "configs" / "forecast" / "tiny.yaml"
+from support import load_and_weather, tiny_forecast_config
 
 
 @pytest.fixture(scope="module")
 def world() -> tuple[xr.Dataset, xr.Dataset, xr.Dataset, dict[str, Forecaster]]:
-    weather = synthetic_weather(2, start="2023-01-01", days=75, seed=1)
-    load = synthetic_load(3, start="2023-01-01", days=75, seed=2, weather=weather)
+    load, weather = load_and_weather(days=75)
     wf = synthetic_weather_forecast(2, start="2023-01-01", days=75, seed=1)
-    cfg = load_config(ForecastConfig, TINY).model_copy(update={"epochs": 2, "refit_full": False})
+    cfg = tiny_forecast_config(epochs=2, refit_full=False)
     end = pd.Timestamp("2023-03-01")
     models = {
         n: make_forecaster(cfg.model_copy(update={"model": n})).fit(load, weather, end=end) for n in MODELS

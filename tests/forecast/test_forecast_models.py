@@ -10,27 +10,26 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from gridai.config import load_config, parse_config
+from gridai.config import parse_config
 from gridai.exceptions import GridAIConfigError, GridAIDataError, GridAIModelError
 from gridai.forecast.config import ForecastConfig
 from gridai.forecast.output import forecast_to_frame, write_forecast
 from gridai.forecast.registry import MODELS, load_forecaster, make_forecaster
-from gridai.testing import synthetic_load, synthetic_weather
 
-TINY = Path(__file__).resolve().parents[2] / "configs" / "forecast" / "tiny.yaml"
+from support import load_and_weather, tiny_forecast_config
+
 DAY = "2023-03-28"
 
 
 @pytest.fixture(scope="module")
 def data() -> tuple[xr.Dataset, xr.Dataset]:
-    weather = synthetic_weather(2, start="2023-01-01", days=100, seed=1)
-    load = synthetic_load(3, start="2023-01-01", days=100, seed=2, weather=weather)
+    load, weather = load_and_weather(days=100)
     return load, weather
 
 
 @pytest.fixture(scope="module")
 def tiny_cfg() -> ForecastConfig:
-    return load_config(ForecastConfig, TINY)
+    return tiny_forecast_config()
 
 
 @pytest.fixture(scope="module")

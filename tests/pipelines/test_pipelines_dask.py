@@ -5,7 +5,6 @@ other worker under the same keys, and the published outputs must be complete, wi
 duplicates, and identical to an in-process run of the same job.
 """
 
-# ruff: noqa: F811  (pytest fixtures imported from test_pipelines_dayahead are redefined as parameters)
 from __future__ import annotations
 
 import os
@@ -24,8 +23,7 @@ import pytest
 
 from gridai.exceptions import ExitCode
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_pipelines_dayahead import DAY, check_complete, make_cfg, reference, run, tiny  # noqa: E402, F401
+from support import DAYAHEAD_DAY, REPO_ROOT, check_dayahead_complete, dayahead_cfg, free_port, run_dayahead
 
 pytestmark = [
     pytest.mark.integration,
@@ -34,12 +32,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:.*[Ww]orker.*:UserWarning"),
 ]
 BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait(predicate: Any, timeout: float, what: str) -> None:
@@ -54,7 +46,7 @@ def _wait(predicate: Any, timeout: float, what: str) -> None:
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """``dask scheduler`` + 2 ``dask worker`` processes (no nanny: the PID is the worker); always killed."""
-    port = _free_port()
+    port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     procs: list[subprocess.Popen[bytes]] = []
     logs = [open(tmp_path / f"dask{i}.log", "wb") for i in range(3)]  # noqa: SIM115 - closed below
@@ -67,7 +59,7 @@ def cluster(tmp_path: Path) -> Iterator[dict[str, Any]]:
             procs.append(subprocess.Popen(
                 [str(BIN / "dask"), "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
                  "--host", "127.0.0.1", "--name", f"w{i}", "--memory-limit", "2GB"],
-                stdout=logs[i], stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[2],
+                stdout=logs[i], stderr=subprocess.STDOUT, cwd=REPO_ROOT,
             ))  # fmt: skip
         from distributed import Client
 
@@ -95,17 +87,19 @@ def _port_open(port: int) -> bool:
 
 def test_worker_killed_mid_run_loses_and_duplicates_nothing(
     cluster: dict[str, Any],
-    tiny: dict[str, Path],
-    reference: Path,
+    dayahead_inputs: dict[str, Path],
+    dayahead_reference: Path,
     tmp_path: Path,
 ) -> None:
     series = ["zone_1", "zone_2", "zone_5", "zone_1", "zone_2", "zone_5"]
     feeders = [{"name": f"f{i + 1}", "series": s, "network": "case33bw"} for i, s in enumerate(series)]
-    cfg = make_cfg(tiny, feeders=feeders)
+    cfg = dayahead_cfg(dayahead_inputs, feeders=feeders)
     client = cluster["client"]
     out = tmp_path / "out"
     result: dict[str, Any] = {}
-    job = threading.Thread(target=lambda: result.update(res=run(cfg, out, dask_client=client)), daemon=True)
+    job = threading.Thread(
+        target=lambda: result.update(res=run_dayahead(cfg, out, dask_client=client)), daemon=True
+    )
     job.start()
 
     def busy_worker() -> str | None:
@@ -125,11 +119,11 @@ def test_worker_killed_mid_run_loses_and_duplicates_nothing(
 
     res = result["res"]
     assert res.exit_code == ExitCode.OK, res.manifest.to_json()
-    doc = check_complete(out, {f["name"] for f in feeders})
+    doc = check_dayahead_complete(out, {f["name"] for f in feeders})
     assert len(doc["feeders"]) == 6 and doc["dask"]["mode"] == "dask"
     workers = {rec["worker"] for rec in doc["feeders"].values()}
     assert len(workers) >= 1
     # f1 and f2 are the reference run's feeders: computed in process there, on the cluster here
-    ref = pd.read_csv(reference / DAY / "schedules.csv")
-    got = pd.read_csv(out / DAY / "schedules.csv")
+    ref = pd.read_csv(dayahead_reference / DAYAHEAD_DAY / "schedules.csv")
+    got = pd.read_csv(out / DAYAHEAD_DAY / "schedules.csv")
     pd.testing.assert_frame_equal(got[got["feeder"].isin(["f1", "f2"])].reset_index(drop=True), ref)

@@ -16,144 +16,65 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
-import pytest
 import xarray as xr
 
-from gridai.config import parse_config
 from gridai.exceptions import ExitCode
-from gridai.pipelines.dayahead.config import DayAheadConfig
-from gridai.pipelines.dayahead.job import DayAheadResult, run_day_ahead
+from gridai.pipelines.dayahead.job import run_day_ahead
 from gridai.pipelines.dayahead.manifest import stable_view
 
-DAY = "2008-06-30"
-FILES = ("forecast.nc", "schedules.csv", "network_health.csv", "report.html", "run.json")
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Wide CSVs of 3 zones / 2 stations and a saved seasonal-naive champion."""
-    from gridai.data.gefcom import read_gefcom_load, read_gefcom_temperature
-    from gridai.forecast.config import ForecastConfig
-    from gridai.forecast.registry import make_forecaster
-
-    d = tmp_path_factory.mktemp("tiny")
-    sl = slice("2008-05-25", "2008-06-30T23:00")
-    load = read_gefcom_load(ROOT / "data" / "gefcom2012")["load"].sel(
-        series=["zone_1", "zone_2", "zone_5"], time=sl
-    )
-    temp = read_gefcom_temperature(ROOT / "data" / "gefcom2012")["temperature"].sel(
-        station=["station_1", "station_2"], time=sl
-    )
-    lf = load.to_pandas().rename_axis("timestamp")
-    wf = temp.to_pandas().rename_axis("timestamp")
-    lf.to_csv(d / "load.csv")
-    wf.to_csv(d / "weather.csv")
-    wf[wf.index < pd.Timestamp(DAY) - pd.Timedelta(days=2)].to_csv(d / "weather_no_d.csv")
-    nan = lf.copy()
-    nan["zone_2"] = np.nan
-    nan.to_csv(d / "load_nan.csv", na_rep="")
-    from gridai.data.readers import read_wide_csv
-
-    ds_load = read_wide_csv(d / "load.csv", kind="load")
-    ds_w = read_wide_csv(d / "weather.csv", kind="weather")
-    fcfg = ForecastConfig.model_validate(
-        {"model": "seasonal_naive", "validation_days": 7, "min_train_days": 7, "baseline_residual_days": 14,
-         "reconciliation": "bottom_up", "holiday_country": None}
-    )  # fmt: skip
-    model = make_forecaster(fcfg).fit(ds_load, ds_w, end=pd.Timestamp(DAY) - pd.Timedelta(hours=14))
-    model.save(d / "champion")
-    return {"dir": d, "load": d / "load.csv", "weather": d / "weather.csv", "champion": d / "champion"}
-
-
-def make_cfg(tiny: dict[str, Path], **over: Any) -> DayAheadConfig:
-    doc: dict[str, Any] = {
-        "data": {"kind": "wide_csv", "load_path": str(tiny["load"]), "weather_path": str(tiny["weather"]),
-                 "history_days": 30},
-        "model": {"uri": str(tiny["champion"]), "fallback": "seasonal_naive"},
-        "feeders": [
-            {"name": "f1", "series": "zone_1", "network": "case33bw"},
-            {"name": "f2", "series": "zone_2", "network": "case33bw"},
-        ],
-        "dispatch": {"time_limit_s": 20, "ac_check_intervals": 1},
-        "health": {"peak_intervals": 1},
-        "track_runs": False,
-        "report": {"max_feeder_charts": 2},
-    }  # fmt: skip
-    for key, value in over.items():
-        section, _, field = key.partition("__")
-        if field:
-            doc.setdefault(section, {})[field] = value
-        else:
-            doc[section] = value
-    return parse_config(DayAheadConfig, doc)
-
-
-def check_complete(out: Path, feeders: set[str]) -> dict[str, Any]:
-    """Every file present and readable; schedules cover each feeder x asset x hour exactly once."""
-    d = out / DAY
-    assert sorted(p.name for p in d.iterdir()) == sorted(FILES)
-    sched = pd.read_csv(d / "schedules.csv")
-    assert set(sched["feeder"]) == feeders
-    assert not sched.duplicated(["feeder", "asset", "time"]).any()
-    assert (sched.groupby(["feeder", "asset"]).size() == 24).all()
-    assert np.isfinite(sched[["p_kw", "soc_kwh"]].to_numpy()).all()
-    health = pd.read_csv(d / "network_health.csv")
-    assert feeders <= set(health["feeder"])
-    with xr.open_dataset(d / "forecast.nc", engine="h5netcdf") as ds:
-        assert ds["load_forecast"].sizes["time"] == 24 and "system" in ds["series"].values
-    assert "<html" in (d / "report.html").read_text()
-    hidden = [p.name for p in out.iterdir() if p.name.startswith(".") and not p.name.endswith(".lock")]
-    assert hidden == [], f"leftover staging directories: {hidden}"
-    return json.loads((d / "run.json").read_text())
-
-
-def run(cfg: DayAheadConfig, out: Path, **kw: Any) -> DayAheadResult:
-    return run_day_ahead(cfg, DAY, out, **kw)
-
-
-@pytest.fixture(scope="module")
-def reference(tiny: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("ref")
-    res = run(make_cfg(tiny), out)
-    assert res.exit_code == ExitCode.OK, res.manifest.to_json()
-    return out
+from support import (
+    DAYAHEAD_DAY,
+    DAYAHEAD_FILES,
+    REPO_ROOT,
+    check_dayahead_complete,
+    dayahead_cfg,
+    free_port,
+    run_dayahead,
+)
 
 
 # ---------------------------------------------------------------------------------- normal run
-def test_run_writes_every_output_and_rerun_is_identical(reference: Path, tiny: dict[str, Path]) -> None:
-    first = check_complete(reference, {"f1", "f2"})
+def test_run_writes_every_output_and_rerun_is_identical(
+    dayahead_reference: Path, dayahead_inputs: dict[str, Path]
+) -> None:
+    first = check_dayahead_complete(dayahead_reference, {"f1", "f2"})
     assert first["status"] == "ok" and first["exit_code"] == 0 and first["fallbacks"] == []
     assert first["model"]["substituted"] is False
     assert all(f["status"] == "optimal" for f in first["feeders"].values())
     assert {Path(p).name for p in first["inputs"]["files"]} == {"load.csv", "weather.csv"}
-    assert set(first["outputs"]) == set(FILES) - {"run.json"}
-    saved = {n: (reference / DAY / n).read_bytes() for n in ("schedules.csv", "network_health.csv")}
-    fc = xr.load_dataset(reference / DAY / "forecast.nc", engine="h5netcdf")
+    assert set(first["outputs"]) == set(DAYAHEAD_FILES) - {"run.json"}
+    saved = {
+        n: (dayahead_reference / DAYAHEAD_DAY / n).read_bytes()
+        for n in ("schedules.csv", "network_health.csv")
+    }
+    fc = xr.load_dataset(dayahead_reference / DAYAHEAD_DAY / "forecast.nc", engine="h5netcdf")
 
-    res = run(make_cfg(tiny), reference)  # same day again, same output root
-    again = check_complete(reference, {"f1", "f2"})
+    res = run_dayahead(dayahead_cfg(dayahead_inputs), dayahead_reference)  # same day again, same output root
+    again = check_dayahead_complete(dayahead_reference, {"f1", "f2"})
     assert res.exit_code == ExitCode.OK
     for name, data in saved.items():
-        assert (reference / DAY / name).read_bytes() == data, f"{name} differs between identical runs"
-    xr.testing.assert_identical(fc, xr.load_dataset(reference / DAY / "forecast.nc", engine="h5netcdf"))
+        assert (dayahead_reference / DAYAHEAD_DAY / name).read_bytes() == data, (
+            f"{name} differs between identical runs"
+        )
+    xr.testing.assert_identical(
+        fc, xr.load_dataset(dayahead_reference / DAYAHEAD_DAY / "forecast.nc", engine="h5netcdf")
+    )
     assert stable_view(again) == stable_view(first)
     assert again["run_id"] != first["run_id"]
 
 
 # ---------------------------------------------------------------------------------- fault injection
 def test_fault_killed_while_writing_outputs_keeps_previous(
-    reference: Path, tiny: dict[str, Path], tmp_path: Path
+    dayahead_reference: Path, dayahead_inputs: dict[str, Path], tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    shutil.copytree(reference, out)
-    before = {n: (out / DAY / n).read_bytes() for n in FILES}
+    shutil.copytree(dayahead_reference, out)
+    before = {n: (out / DAYAHEAD_DAY / n).read_bytes() for n in DAYAHEAD_FILES}
     cfg_path = tmp_path / "cfg.json"
-    cfg_path.write_text(make_cfg(tiny).model_dump_json())
+    cfg_path.write_text(dayahead_cfg(dayahead_inputs).model_dump_json())
     script = textwrap.dedent(
         f"""
         import os, signal
@@ -166,109 +87,120 @@ def test_fault_killed_while_writing_outputs_keeps_previous(
             os.kill(os.getpid(), signal.SIGKILL)
         publish.render_report = render_then_die
         cfg = DayAheadConfig.model_validate_json(open({str(cfg_path)!r}).read())
-        run_day_ahead(cfg, {DAY!r}, {str(out)!r})
+        run_day_ahead(cfg, {DAYAHEAD_DAY!r}, {str(out)!r})
         """
     )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=300, cwd=ROOT)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=300, cwd=REPO_ROOT)
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
-    assert {n: (out / DAY / n).read_bytes() for n in FILES} == before, "previous outputs must stay intact"
-    staged = list(out.glob(f".{DAY}.tmp-*"))
+    assert {n: (out / DAYAHEAD_DAY / n).read_bytes() for n in DAYAHEAD_FILES} == before, (
+        "previous outputs must stay intact"
+    )
+    staged = list(out.glob(f".{DAYAHEAD_DAY}.tmp-*"))
     assert len(staged) == 1 and (staged[0] / "schedules.csv").exists(), "the kill happened mid-write"
     from gridai.outputs import OutputDir
 
-    with OutputDir(out, DAY):  # what the next run does first: remove the killed run's staging dir
+    with OutputDir(out, DAYAHEAD_DAY):  # what the next run does first: remove the killed run's staging dir
         pass
-    assert check_complete(out, {"f1", "f2"})["status"] == "ok"
+    assert check_dayahead_complete(out, {"f1", "f2"})["status"] == "ok"
 
 
-def test_fault_corrupted_champion_substitutes_baseline(tiny: dict[str, Path], tmp_path: Path) -> None:
+def test_fault_corrupted_champion_substitutes_baseline(
+    dayahead_inputs: dict[str, Path], tmp_path: Path
+) -> None:
     bad = tmp_path / "champion"
-    shutil.copytree(tiny["champion"], bad)
+    shutil.copytree(dayahead_inputs["champion"], bad)
     (bad / "arrays.safetensors").write_bytes(b"\x00garbage" * 10)
-    res = run(make_cfg(tiny, model={"uri": str(bad), "fallback": "seasonal_naive"}), tmp_path / "out")
+    res = run_dayahead(
+        dayahead_cfg(dayahead_inputs, model={"uri": str(bad), "fallback": "seasonal_naive"}), tmp_path / "out"
+    )
     assert res.exit_code == ExitCode.FALLBACK
-    doc = check_complete(tmp_path / "out", {"f1", "f2"})
+    doc = check_dayahead_complete(tmp_path / "out", {"f1", "f2"})
     assert doc["model"]["substituted"] is True and doc["model"]["used"] == "baseline:seasonal_naive"
     assert "corrupt" in doc["model"]["reason"]
     assert [f["kind"] for f in doc["fallbacks"]] == ["substituted"]
-    assert "SUBSTITUTED" in (tmp_path / "out" / DAY / "report.html").read_text()
+    assert "SUBSTITUTED" in (tmp_path / "out" / DAYAHEAD_DAY / "report.html").read_text()
 
 
-def test_fault_tracking_server_unreachable(tiny: dict[str, Path], tmp_path: Path, free_port: int) -> None:
+def test_fault_tracking_server_unreachable(dayahead_inputs: dict[str, Path], tmp_path: Path) -> None:
     from gridai.cli.run import _mlflow_client
 
-    cfg = make_cfg(tiny, track_runs=True, tracking={"tracking_uri": f"http://127.0.0.1:{free_port}",
+    cfg = dayahead_cfg(dayahead_inputs, track_runs=True, tracking={"tracking_uri": f"http://127.0.0.1:{free_port()}",
                                                     "connect_timeout_s": 2})  # fmt: skip
     client, error = _mlflow_client(cfg)
     assert client is None and "unreachable" in str(error)
-    res = run(cfg, tmp_path / "out", mlflow_client=client, mlflow_error=error)
+    res = run_dayahead(cfg, tmp_path / "out", mlflow_client=client, mlflow_error=error)
     assert res.exit_code == ExitCode.FALLBACK
-    doc = check_complete(tmp_path / "out", {"f1", "f2"})
+    doc = check_dayahead_complete(tmp_path / "out", {"f1", "f2"})
     assert doc["tracking"]["status"] == "unreachable"
     assert [f["kind"] for f in doc["fallbacks"]] == ["tracking_unreachable"]
     assert doc["model"]["substituted"] is False, "a local champion does not need the tracking store"
 
 
-def test_fault_weather_for_d_missing(tiny: dict[str, Path], tmp_path: Path) -> None:
-    cfg = make_cfg(tiny, data={"kind": "wide_csv", "load_path": str(tiny["load"]),
-                               "weather_path": str(tiny["dir"] / "weather_no_d.csv"), "history_days": 30})  # fmt: skip
-    res = run(cfg, tmp_path / "out")
+def test_fault_weather_for_d_missing(dayahead_inputs: dict[str, Path], tmp_path: Path) -> None:
+    cfg = dayahead_cfg(dayahead_inputs, data={"kind": "wide_csv", "load_path": str(dayahead_inputs["load"]),
+                               "weather_path": str(dayahead_inputs["dir"] / "weather_no_d.csv"), "history_days": 30})  # fmt: skip
+    res = run_dayahead(cfg, tmp_path / "out")
     assert res.exit_code == ExitCode.FALLBACK
-    doc = check_complete(tmp_path / "out", {"f1", "f2"})
+    doc = check_dayahead_complete(tmp_path / "out", {"f1", "f2"})
     assert doc["model"]["substituted"] is True and "weather" in doc["model"]["reason"]
     assert any("weather" in w for w in doc["warnings"])
 
 
-def test_fault_one_feeder_series_all_nan(tiny: dict[str, Path], tmp_path: Path) -> None:
-    cfg = make_cfg(tiny, data={"kind": "wide_csv", "load_path": str(tiny["dir"] / "load_nan.csv"),
-                               "weather_path": str(tiny["weather"]), "history_days": 30})  # fmt: skip
-    res = run(cfg, tmp_path / "out")
+def test_fault_one_feeder_series_all_nan(dayahead_inputs: dict[str, Path], tmp_path: Path) -> None:
+    cfg = dayahead_cfg(dayahead_inputs, data={"kind": "wide_csv", "load_path": str(dayahead_inputs["dir"] / "load_nan.csv"),
+                               "weather_path": str(dayahead_inputs["weather"]), "history_days": 30})  # fmt: skip
+    res = run_dayahead(cfg, tmp_path / "out")
     assert res.exit_code == ExitCode.FALLBACK
-    doc = check_complete(tmp_path / "out", {"f1"})
+    doc = check_dayahead_complete(tmp_path / "out", {"f1"})
     assert doc["feeders"]["f2"]["status"] == "no_data"
     assert doc["feeders"]["f1"]["status"] == "optimal"
     kinds = {(f["kind"], f["feeder"]) for f in doc["fallbacks"]}
     assert ("no_data", "f2") in kinds and ("substituted", None) in kinds
-    with xr.open_dataset(tmp_path / "out" / DAY / "forecast.nc", engine="h5netcdf") as ds:
+    with xr.open_dataset(tmp_path / "out" / DAYAHEAD_DAY / "forecast.nc", engine="h5netcdf") as ds:
         assert np.isnan(ds["load_forecast"].sel(series="zone_2").values).all()
         assert np.isfinite(ds["load_forecast"].sel(series="zone_1").values).all()
 
 
-def test_fault_infeasible_battery_on_one_feeder(tiny: dict[str, Path], tmp_path: Path) -> None:
+def test_fault_infeasible_battery_on_one_feeder(dayahead_inputs: dict[str, Path], tmp_path: Path) -> None:
     battery = {"name": "b", "power_kw": 10, "energy_kwh": 1000, "soc_init": 0.1, "soc_terminal": 0.95}
     feeders = [
         {"name": "f1", "series": "zone_1", "network": "case33bw"},
         {"name": "f2", "series": "zone_2", "network": "case33bw", "batteries": [battery]},
     ]
-    res = run(make_cfg(tiny, feeders=feeders), tmp_path / "out")
+    res = run_dayahead(dayahead_cfg(dayahead_inputs, feeders=feeders), tmp_path / "out")
     assert res.exit_code == ExitCode.FALLBACK
-    doc = check_complete(tmp_path / "out", {"f1", "f2"})
+    doc = check_dayahead_complete(tmp_path / "out", {"f1", "f2"})
     assert doc["feeders"]["f1"]["status"] == "optimal"
     f2 = doc["feeders"]["f2"]
     assert f2["status"] == "infeasible" and f2["fallback"] == "idle_schedule" and "b" in f2["reason"]
-    sched = pd.read_csv(tmp_path / "out" / DAY / "schedules.csv")
+    sched = pd.read_csv(tmp_path / "out" / DAYAHEAD_DAY / "schedules.csv")
     assert (sched.loc[sched["feeder"] == "f2", "p_kw"] == 0).all(), "the safe schedule is idle"
-    assert "idle_schedule" in (tmp_path / "out" / DAY / "report.html").read_text()
+    assert "idle_schedule" in (tmp_path / "out" / DAYAHEAD_DAY / "report.html").read_text()
 
     # with dispatch.idle_on_failure false the same outcome is exit 3 (idle schedule still published)
     from gridai.pipelines.dayahead.job import _exit_code
 
-    strict = make_cfg(tiny, feeders=feeders, dispatch={"time_limit_s": 20, "idle_on_failure": False})
+    strict = dayahead_cfg(
+        dayahead_inputs, feeders=feeders, dispatch={"time_limit_s": 20, "idle_on_failure": False}
+    )
     assert _exit_code(strict, res.manifest, ["f2"]) == ExitCode.INFEASIBLE
     assert "f2" in res.manifest.error["message"]  # type: ignore[index]
 
 
-def test_fault_solver_time_limit_hit(tiny: dict[str, Path], tmp_path: Path) -> None:
-    res = run(make_cfg(tiny, dispatch={"time_limit_s": 1e-6, "ac_check_intervals": 1}), tmp_path / "out")
+def test_fault_solver_time_limit_hit(dayahead_inputs: dict[str, Path], tmp_path: Path) -> None:
+    res = run_dayahead(
+        dayahead_cfg(dayahead_inputs, dispatch={"time_limit_s": 1e-6, "ac_check_intervals": 1}),
+        tmp_path / "out",
+    )
     assert res.exit_code == ExitCode.FALLBACK
-    doc = check_complete(tmp_path / "out", {"f1", "f2"})
+    doc = check_dayahead_complete(tmp_path / "out", {"f1", "f2"})
     for name in ("f1", "f2"):
         rec = doc["feeders"][name]
         assert rec["fallback"] in ("best_feasible_timeout", "idle_schedule"), rec
         assert "time limit" in rec["reason"]
 
 
-def test_fault_output_directory_not_writable(tiny: dict[str, Path], tmp_path: Path) -> None:
+def test_fault_output_directory_not_writable(dayahead_inputs: dict[str, Path], tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     from gridai.cli.main import app
@@ -278,42 +210,45 @@ def test_fault_output_directory_not_writable(tiny: dict[str, Path], tmp_path: Pa
     cfg_path = tmp_path / "cfg.yaml"
     import yaml
 
-    cfg_path.write_text(yaml.safe_dump(json.loads(make_cfg(tiny).model_dump_json())))
+    cfg_path.write_text(yaml.safe_dump(json.loads(dayahead_cfg(dayahead_inputs).model_dump_json())))
     result = CliRunner().invoke(
         app,
-        ["run", "day-ahead", "--date", DAY, "-c", str(cfg_path), "--out", str(blocker / "out"), "--no-dask"],
+        [
+            "run",
+            "day-ahead",
+            "--date",
+            DAYAHEAD_DAY,
+            "-c",
+            str(cfg_path),
+            "--out",
+            str(blocker / "out"),
+            "--no-dask",
+        ],
     )
     assert result.exit_code == ExitCode.BAD_INPUT, result.output
     assert "not writable" in result.output or "cannot be created" in result.output
     assert blocker.read_text().startswith("a file"), "nothing was written"
 
 
-def test_bad_date_and_date_outside_data(tiny: dict[str, Path], tmp_path: Path) -> None:
-    res = run_day_ahead(make_cfg(tiny), "2009-01-01", tmp_path)
+def test_bad_date_and_date_outside_data(dayahead_inputs: dict[str, Path], tmp_path: Path) -> None:
+    res = run_day_ahead(dayahead_cfg(dayahead_inputs), "2009-01-01", tmp_path)
     assert res.exit_code == ExitCode.BAD_INPUT
     doc = json.loads((tmp_path / "2009-01-01" / "run.json").read_text())
     assert doc["status"] == "bad_input" and "2009-01-01" in doc["error"]["message"]
     assert sorted(p.name for p in (tmp_path / "2009-01-01").iterdir()) == ["run.json"]
 
 
-@pytest.fixture
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def test_failure_after_success_keeps_outputs(reference: Path, tiny: dict[str, Path], tmp_path: Path) -> None:
+def test_failure_after_success_keeps_outputs(
+    dayahead_reference: Path, dayahead_inputs: dict[str, Path], tmp_path: Path
+) -> None:
     out = tmp_path / "out"
-    shutil.copytree(reference, out)
-    before = (out / DAY / "schedules.csv").read_bytes()
-    bad = make_cfg(tiny, data={"kind": "wide_csv", "load_path": str(tmp_path / "missing.csv"),
-                               "weather_path": str(tiny["weather"])})  # fmt: skip
-    res = run(bad, out)
+    shutil.copytree(dayahead_reference, out)
+    before = (out / DAYAHEAD_DAY / "schedules.csv").read_bytes()
+    bad = dayahead_cfg(dayahead_inputs, data={"kind": "wide_csv", "load_path": str(tmp_path / "missing.csv"),
+                               "weather_path": str(dayahead_inputs["weather"])})  # fmt: skip
+    res = run_dayahead(bad, out)
     assert res.exit_code == ExitCode.BAD_INPUT
-    assert (out / DAY / "schedules.csv").read_bytes() == before
-    failed = json.loads((out / DAY / "run.failed.json").read_text())
+    assert (out / DAYAHEAD_DAY / "schedules.csv").read_bytes() == before
+    failed = json.loads((out / DAYAHEAD_DAY / "run.failed.json").read_text())
     assert failed["status"] == "bad_input" and "missing.csv" in failed["error"]["message"]
-    assert json.loads((out / DAY / "run.json").read_text())["status"] == "ok"
+    assert json.loads((out / DAYAHEAD_DAY / "run.json").read_text())["status"] == "ok"

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gridai.grid.topology import load_network
 from gridai.pipelines.dayahead.job import run_day_ahead
 from gridai.pipelines.dayahead.readiness import (
     ReadinessConfig,
@@ -20,7 +19,8 @@ from gridai.pipelines.dayahead.readiness import (
 )
 from gridai.restoration import restore
 from gridai.restoration.network import prepare_network
-from tests.pipelines.test_pipelines_dayahead import DAY, make_cfg, tiny  # noqa: F401 - tiny is a fixture
+
+from support import DAYAHEAD_DAY, NetFactory, dayahead_cfg
 
 LEVELS = [0.1, 0.5, 0.9]
 
@@ -31,16 +31,16 @@ def _demand(peak_kw: float = 3000.0) -> pd.DataFrame:
     return pd.DataFrame({0.1: 0.9 * med, 0.5: med, 0.9: 1.1 * med}, index=times)
 
 
-def test_faults_are_planned_largest_interruption_first_and_match_restore() -> None:
+def test_faults_are_planned_largest_interruption_first_and_match_restore(case33bw: NetFactory) -> None:
     cfg = ReadinessConfig(enabled=True, max_faults=4)
     demand = _demand()
-    rows = feeder_readiness(load_network("case33bw"), "north", demand, cfg)
+    rows = feeder_readiness(case33bw(), "north", demand, cfg)
     df = readiness_frame(rows)
     assert len(df) == 4
     med = demand[0.5]
     assert (df["time"] == med.idxmax()).all() and np.allclose(df["load_kw"], med.max())
     # the largest interruptions of the whole network, in order
-    net = load_network("case33bw")
+    net = case33bw()
     net.load["scaling"] = med.max() / 1000.0 / net.load["p_mw"].sum()
     rn = prepare_network(net, cfg.restoration, "north")
     every = candidate_faults(rn, None)
@@ -55,16 +55,16 @@ def test_faults_are_planned_largest_interruption_first_and_match_restore() -> No
     assert df["interrupted_kw"].sum() > df["restored_kw"].sum() > 0
 
 
-def test_plans_use_the_configured_quantile() -> None:
+def test_plans_use_the_configured_quantile(case33bw: NetFactory) -> None:
     demand = _demand()
-    lo = feeder_readiness(load_network("case33bw"), "f", demand, ReadinessConfig(max_faults=1, quantile=0.5))
-    hi = feeder_readiness(load_network("case33bw"), "f", demand, ReadinessConfig(max_faults=1, quantile=0.9))
+    lo = feeder_readiness(case33bw(), "f", demand, ReadinessConfig(max_faults=1, quantile=0.5))
+    hi = feeder_readiness(case33bw(), "f", demand, ReadinessConfig(max_faults=1, quantile=0.9))
     assert hi[0]["load_kw"] == pytest.approx(1.1 * lo[0]["load_kw"])
     assert hi[0]["interrupted_kw"] == pytest.approx(1.1 * lo[0]["interrupted_kw"])
 
 
-def test_meshed_network_is_reported_not_raised() -> None:
-    net = load_network("case33bw")
+def test_meshed_network_is_reported_not_raised(case33bw: NetFactory) -> None:
+    net = case33bw()
     net.line["in_service"] = True  # close every tie: five loops
     rows = feeder_readiness(net, "meshed", _demand(), ReadinessConfig(max_faults=2))
     assert len(rows) == 1 and rows[0]["status"] == "error" and "loop" in rows[0]["problem"]
@@ -86,11 +86,13 @@ def test_summary_names_the_worst_fault_and_sorts_exposed_feeders_first() -> None
     assert s.iloc[1]["fully_restored"] == 1
 
 
-def test_day_ahead_job_writes_readiness_and_reports_it(tiny: dict[str, Path], tmp_path: Path) -> None:  # noqa: F811
-    cfg = make_cfg(tiny, readiness={"enabled": True, "max_faults": 3})
-    res = run_day_ahead(cfg, DAY, tmp_path / "out")
+def test_day_ahead_job_writes_readiness_and_reports_it(
+    dayahead_inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    cfg = dayahead_cfg(dayahead_inputs, readiness={"enabled": True, "max_faults": 3})
+    res = run_day_ahead(cfg, DAYAHEAD_DAY, tmp_path / "out")
     assert int(res.exit_code) == 0
-    d = tmp_path / "out" / DAY
+    d = tmp_path / "out" / DAYAHEAD_DAY
     df = pd.read_csv(d / "restoration_readiness.csv")
     assert set(df["feeder"]) == {"f1", "f2"} and len(df) == 6
     assert df["verified"].all() and (df["restored_kw"] <= df["interrupted_kw"] + 1e-6).all()
@@ -98,7 +100,7 @@ def test_day_ahead_job_writes_readiness_and_reports_it(tiny: dict[str, Path], tm
     assert "restoration_readiness.csv" in res.manifest.outputs
 
 
-def test_feeder_batteries_carry_islands_with_the_energy_left_at_the_peak() -> None:
+def test_feeder_batteries_carry_islands_with_the_energy_left_at_the_peak(case33bw: NetFactory) -> None:
     """case33bw's feeder-head fault (line 0) restores nothing from ties; a 400 kW / 800 kWh battery
     at bus 17 can carry an island with what its schedule leaves at the peak."""
     demand = _demand(2500.0)
@@ -111,7 +113,7 @@ def test_feeder_batteries_carry_islands_with_the_energy_left_at_the_peak() -> No
         return pd.DataFrame({"asset": ["b1"], "time": [t_peak], "p_kw": [0.0], "soc_kwh": [soc_kwh]})
 
     def line0(cfg: ReadinessConfig, soc_kwh: float) -> dict[str, object]:
-        rows = feeder_readiness(load_network("case33bw"), "f", demand, cfg, [bess], schedule(soc_kwh))
+        rows = feeder_readiness(case33bw(), "f", demand, cfg, [bess], schedule(soc_kwh))
         return next(r for r in rows if r["fault_line"] == 0)
 
     on = ReadinessConfig(max_faults=1, battery_islands=True)

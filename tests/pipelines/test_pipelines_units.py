@@ -23,6 +23,8 @@ from gridai.pipelines.dayahead.manifest import RunManifest, stable_view
 from gridai.pipelines.dayahead.report import ReportData, render_report
 from gridai.pipelines.distributed import task_key
 
+from support import FIXTURES, REPO_ROOT, NetFactory
+
 DAY = pd.date_range("2008-06-30", periods=24, freq="h")
 
 
@@ -122,8 +124,7 @@ def test_config_rejects_unknown_key_and_duplicate_feeders() -> None:
 def test_shipped_configs_parse() -> None:
     from gridai.config import load_config
 
-    root = Path(__file__).resolve().parents[2]
-    for p in (root / "configs" / "dayahead.yaml", root / "tests" / "fixtures" / "dayahead_tiny.yaml"):
+    for p in (REPO_ROOT / "configs" / "dayahead.yaml", FIXTURES / "dayahead_tiny.yaml"):
         assert load_config(DayAheadConfig, p).feeders
 
 
@@ -154,10 +155,8 @@ def test_task_keys_are_stable_per_item_and_distinct() -> None:
 
 
 # ------------------------------------------------------------------------------------ health
-def test_feeder_health_flags_low_voltage_and_battery_relieves_it() -> None:
-    import pandapower.networks as pn
-
-    net = pn.case33bw()
+def test_feeder_health_flags_low_voltage_and_battery_relieves_it(case33bw: NetFactory) -> None:
+    net = case33bw()
     demand = _quantile_frame(3715.0)
     batt = pd.DataFrame({17: np.full(24, 400.0)}, index=DAY)  # discharging at the weakest bus
     cfg = HealthConfig(peak_intervals=2)
@@ -210,7 +209,7 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     m.finish(ExitCode.OK)
     page.write_text(render_report(ReportData(date="2008-06-30", title="t", forecasts={"system": fc},
                                              manifest=m.to_dict())))  # fmt: skip
-    script = Path(__file__).resolve().parents[2] / "experiments" / "render_report.sh"
+    script = REPO_ROOT / "experiments" / "render_report.sh"
     shot = tmp_path / "shot.png"
     subprocess.run(["bash", str(script), str(page), str(shot)], check=True, timeout=120, capture_output=True)
     data = shot.read_bytes()

@@ -20,23 +20,9 @@ from gridai.restoration import RestorationConfig, restore
 from gridai.restoration.model import milp_data
 from gridai.restoration.network import locate_fault, prepare_network
 
+from support import two_feeder_net
+
 OCT = np.cos(np.pi / 8)
-
-
-def two_feeder_net(heavy: float = 1.0) -> pp.pandapowerNet:
-    """One source, two 5-bus feeders, two normally-open ties: 12 switchable lines."""
-    net = pp.create_empty_network(sn_mva=1.0)
-    b = [pp.create_bus(net, vn_kv=10.0) for _ in range(11)]
-    pp.create_ext_grid(net, b[0], vm_pu=1.0)
-    loads_kw = [0, 300, 250, 400, 150, 350, 200, 450, 300, 250, 400]
-    for i in range(1, 11):
-        pp.create_load(net, b[i], p_mw=heavy * loads_kw[i] / 1e3, q_mvar=heavy * 0.4 * loads_kw[i] / 1e3)
-    feeder = [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (0, 6), (6, 7), (7, 8), (8, 9), (9, 10)]
-    for f, t in feeder:
-        pp.create_line_from_parameters(net, b[f], b[t], 2.0, 0.4, 0.35, 10.0, 0.4)
-    for f, t in [(5, 10), (3, 8)]:
-        pp.create_line_from_parameters(net, b[f], b[t], 2.0, 0.4, 0.35, 10.0, 0.4, in_service=False)
-    return net
 
 
 def _enumerate(rn, fault, cfg, freeze: bool) -> float:  # noqa: ANN001 - test helper

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
@@ -19,34 +18,33 @@ from gridai.grid.topology import load_network
 from gridai.restoration import RestorationConfig, restore
 from gridai.restoration.loads import forecast_load_factor
 
-
-@pytest.fixture(scope="module")
-def case33() -> pp.pandapowerNet:
-    return load_network("case33bw")
+from support import NetFactory
 
 
-def test_fault_on_missing_line(case33: pp.pandapowerNet) -> None:
+def test_fault_on_missing_line(case33bw: NetFactory) -> None:
+    case33 = case33bw()
     with pytest.raises(GridAIDataError, match=r"line 99 is not in network .*0\.\.36") as err:
         restore(case33, [99], name="case33bw")
     assert err.value.exit_code == ExitCode.BAD_INPUT
 
 
-def test_network_without_source(case33: pp.pandapowerNet) -> None:
-    net = copy.deepcopy(case33)
+def test_network_without_source(case33bw: NetFactory) -> None:
+    net = case33bw()
     net.ext_grid["in_service"] = False
     with pytest.raises(GridAIDataError, match="no source"):
         restore(net, [7], name="nosource")
 
 
-def test_meshed_normal_state_names_the_loop(case33: pp.pandapowerNet) -> None:
-    net = copy.deepcopy(case33)
+def test_meshed_normal_state_names_the_loop(case33bw: NetFactory) -> None:
+    net = case33bw()
     net.line.at[34, "in_service"] = True  # close tie 11-21
     with pytest.raises(GridAIDataError, match=r"meshed in its normal state: loop through .*line 34") as err:
         restore(net, [7], name="meshed")
     assert len(err.value.details["loop"]) >= 3
 
 
-def test_unknown_switch_id(case33: pp.pandapowerNet) -> None:
+def test_unknown_switch_id(case33bw: NetFactory) -> None:
+    case33 = case33bw()
     with pytest.raises(GridAIDataError, match=r"switch 500 is not in network"):
         restore(case33, [7], config=RestorationConfig(unavailable_switches=[500]), name="case33bw")
     mv = load_network("cigre_mv")
@@ -62,7 +60,8 @@ def test_unknown_config_key_is_rejected() -> None:
         parse_config(RestorationConfig, {"vmin": 0.9})
 
 
-def test_unavailable_tie_is_not_used(case33: pp.pandapowerNet) -> None:
+def test_unavailable_tie_is_not_used(case33bw: NetFactory) -> None:
+    case33 = case33bw()
     free = restore(case33, [7], name="case33bw")
     assert any(s.branch == "line 34" for s in free.sequence)
     stuck = restore(case33, [7], config=RestorationConfig(unavailable_switches=[34]), name="case33bw")
@@ -156,7 +155,7 @@ def test_fault_on_normally_open_tie_opens_its_closed_end() -> None:
     assert plan.ok and plan.interrupted_kw == 0.0
 
 
-def test_voltage_violation_already_present_before_the_fault_is_named_so() -> None:
+def test_voltage_violation_already_present_before_the_fault_is_named_so(case33bw: NetFactory) -> None:
     """case33bw sags to 0.913 pu at bus 17 in its normal state: with a 0.92 pu limit, a state that
     only isolates a fault elsewhere fails verification there, and the verdict says the plan did
     not cause it (found on SimBench 1-MVLV-urban-all, whose LV buses sag below 0.9 pu at peak)."""
@@ -166,7 +165,7 @@ def test_voltage_violation_already_present_before_the_fault_is_named_so() -> Non
     from gridai.restoration.sequence import apply_steps
     from gridai.restoration.verify import normal_voltages, verify_state
 
-    rn = prepare_network(load_network("case33bw"), RestorationConfig(v_min_pu=0.92), "c33")
+    rn = prepare_network(case33bw(), RestorationConfig(v_min_pu=0.92), "c33")
     assert normal_voltages(rn)[17] < 0.92
     fault = locate_fault(rn, [20])  # the lateral 18-21: bus 17 stays fed as before
     state = {**apply_steps(rn, []), 20: False}
@@ -174,6 +173,6 @@ def test_voltage_violation_already_present_before_the_fault_is_named_so() -> Non
     assert not v.passed
     assert any("bus 17" in p and "already" in p and "normal state" in p for p in v.problems), v.problems
     # with a limit the normal state meets, the same check passes and adds no such note
-    rn2 = prepare_network(load_network("case33bw"), RestorationConfig(v_min_pu=0.90), "c33")
+    rn2 = prepare_network(case33bw(), RestorationConfig(v_min_pu=0.90), "c33")
     v2 = verify_state(rn2, locate_fault(rn2, [20]), state, np.ones(rn2.arrays.n_bus))
     assert v2.passed and not any("already" in p for p in v2.problems)

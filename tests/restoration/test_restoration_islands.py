@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pandapower as pp
-import pandapower.networks as pn
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -22,8 +21,8 @@ from gridai.cli.main import app
 from gridai.exceptions import GridAIDataError
 from gridai.restoration import RestorationConfig, restore
 from gridai.restoration.network import prepare_network
-from tests.restoration.test_restoration_enumeration import two_feeder_net
-from tests.restoration.test_restoration_strength import _plan_value
+
+from support import NetFactory, optimal_plan_value, two_feeder_net
 
 TIES = [10, 11]  # line indices of the two normally-open ties (lines are their own switches)
 
@@ -105,9 +104,9 @@ def test_fault_in_the_battery_section_forms_no_island() -> None:
     assert plan.served_kw[plan.rn.arrays.bus_pos(4)] == 0.0
 
 
-def test_battery_carries_part_of_case33bw_after_a_substation_section_fault() -> None:
+def test_battery_carries_part_of_case33bw_after_a_substation_section_fault(case33bw: NetFactory) -> None:
     """Line 0 is case33bw's feeder head: no tie reaches anything; a 1 MVA / 2 MWh battery at bus 17."""
-    net = pn.case33bw()
+    net = case33bw()
     pp.create_storage(net, bus=17, p_mw=0.0, max_e_mwh=2.0, sn_mva=1.0, soc_percent=80.0, min_e_mwh=0.2)
     cfg = RestorationConfig(island_storage=[0], island_duration_h=2.0)
     plan = restore(net, [0], config=cfg, name="case33bw")
@@ -126,8 +125,8 @@ def test_battery_carries_part_of_case33bw_after_a_substation_section_fault() -> 
 def test_strengthening_keeps_the_optimum_with_islands(line: int) -> None:
     cfg = _cfg(unavailable_switches=[11], priority={2: 3.0}, time_limit_s=60.0, mip_rel_gap=1e-9)
     rn = prepare_network(battery_net(e_mwh=0.6), cfg, "two-feeder")
-    plain = _plan_value(rn, line, strengthened=False)
-    strong = _plan_value(rn, line, strengthened=True)
+    plain = optimal_plan_value(rn, line, strengthened=False)
+    strong = optimal_plan_value(rn, line, strengthened=True)
     assert plain is not None and strong == pytest.approx(plain, rel=1e-6, abs=1e-3)
 
 

@@ -13,15 +13,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gridai.grid.topology import load_network
 from gridai.restoration import RestorationConfig, restore
 from gridai.restoration.baseline import best_single_tie
 from gridai.restoration.network import RestorationNetwork, locate_fault, prepare_network
 
+from support import NetFactory
+
 
 @pytest.fixture(scope="module")
-def case33() -> RestorationNetwork:
-    return prepare_network(load_network("case33bw"), RestorationConfig(time_limit_s=10.0), "case33bw")
+def case33(case33bw: NetFactory) -> RestorationNetwork:
+    return prepare_network(case33bw(), RestorationConfig(time_limit_s=10.0), "case33bw")
 
 
 def _closed_graph_is_forest(rn: RestorationNetwork, closed: np.ndarray) -> bool:
@@ -45,10 +46,10 @@ def test_n1_case33bw_verified_and_not_below_single_tie_rule(case33: RestorationN
     assert phases == sorted(phases, key=["isolate", "open", "close"].index)
 
 
-def test_priority_load_is_restored_first() -> None:
+def test_priority_load_is_restored_first(case33bw: NetFactory) -> None:
     """With voltage binding (fault on line 28: buses 29-32 only reachable through tie 17-32),
     the plain optimum sheds bus 32; weighting bus 32 restores it in full instead."""
-    net = load_network("case33bw")
+    net = case33bw()
     plain = restore(net, [28], config=RestorationConfig(time_limit_s=10.0), name="case33bw")
     weighted = restore(
         net, [28], config=RestorationConfig(time_limit_s=10.0, priority={32: 50.0}), name="case33bw"
@@ -84,11 +85,11 @@ def test_random_faults_give_radial_verified_plans(
         assert not plan.closed[k]  # a stuck switch keeps its normal (open) state
 
 
-def test_time_limit_returns_a_flagged_verified_plan() -> None:
+def test_time_limit_returns_a_flagged_verified_plan(case33bw: NetFactory) -> None:
     """case33bw line 1 (outage of 27 buses fed back only through the 18-21 lateral) is the
     hardest N-1 case; at a 2 s limit the best plan found is returned, flagged and verified."""
     cfg = RestorationConfig(time_limit_s=2.0, ac_check_steps=False)
-    plan = restore(load_network("case33bw"), [1], config=cfg, name="case33bw")
+    plan = restore(case33bw(), [1], config=cfg, name="case33bw")
     assert plan.status in ("feasible_timeout", "optimal")
     if plan.status == "feasible_timeout":
         assert plan.mip_gap is not None and plan.mip_gap > 0

@@ -10,34 +10,22 @@ is worth, and the forced tie of the strengthened model may serve a sliver before
 from __future__ import annotations
 
 import numpy as np
-import pandapower.networks as pn
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gridai.restoration import RestorationConfig
 from gridai.restoration.model import milp_data
-from gridai.restoration.network import RestorationNetwork, locate_fault, prepare_network
-from gridai.restoration.optimise import plan_value, prune_ties, solve_once
-from tests.restoration.test_restoration_enumeration import two_feeder_net
+from gridai.restoration.network import locate_fault, prepare_network
+from gridai.restoration.optimise import prune_ties
 
-
-def _plan_value(rn: RestorationNetwork, line: int, strengthened: bool, freeze: bool = True) -> float | None:
-    """Optimal plan value [kW-equivalent]; None when the MILP is infeasible."""
-    fault = locate_fault(rn, [line])
-    sol = solve_once(rn, fault, freeze_healthy=freeze, strengthened=strengthened)
-    if sol.status == "infeasible":
-        return None
-    assert sol.status == "optimal" and sol.objective is not None
-    # the value is recomputed from the plan, not read from the solver
-    assert sol.objective == pytest.approx(plan_value(sol.data, sol.closed, sol.served_fraction, sol.islands))
-    return sol.objective
+from support import NetFactory, optimal_plan_value, two_feeder_net
 
 
 @pytest.mark.parametrize("line", [5, 8, 12, 21, 24, 27])
 @pytest.mark.parametrize("scale", [1.0, 1.5], ids=["nominal", "heavy"])
-def test_case33bw_strengthening_keeps_optimum(line: int, scale: float) -> None:
-    net = pn.case33bw()
+def test_case33bw_strengthening_keeps_optimum(case33bw: NetFactory, line: int, scale: float) -> None:
+    net = case33bw()
     net.load["scaling"] = scale
     # the heavy case sags to 0.87 pu before the fault: a lower limit keeps the healthy area feasible
     cfg = RestorationConfig(
@@ -47,8 +35,8 @@ def test_case33bw_strengthening_keeps_optimum(line: int, scale: float) -> None:
         mip_rel_gap=1e-9,
     )
     rn = prepare_network(net, cfg, "case33bw")
-    plain = _plan_value(rn, line, strengthened=False)
-    strong = _plan_value(rn, line, strengthened=True)
+    plain = optimal_plan_value(rn, line, strengthened=False)
+    strong = optimal_plan_value(rn, line, strengthened=True)
     assert strong == pytest.approx(plain, rel=1e-6, abs=1e-3)
 
 
@@ -63,12 +51,12 @@ def test_random_loads_strengthening_keeps_optimum(loads: list[float], line: int,
     net.load["scaling"] = np.asarray(loads)
     cfg = RestorationConfig(v_min_pu=v_min, priority={3: 4.0}, time_limit_s=60.0, mip_rel_gap=1e-9)
     rn = prepare_network(net, cfg, "two-feeder")
-    plain = _plan_value(rn, line, strengthened=False)
-    strong = _plan_value(rn, line, strengthened=True)
+    plain = optimal_plan_value(rn, line, strengthened=False)
+    strong = optimal_plan_value(rn, line, strengthened=True)
     if plain is None:  # the healthy area already violates the limit: reconfigure it too (as restore() does)
         assert strong is None
-        plain = _plan_value(rn, line, strengthened=False, freeze=False)
-        strong = _plan_value(rn, line, strengthened=True, freeze=False)
+        plain = optimal_plan_value(rn, line, strengthened=False, freeze=False)
+        strong = optimal_plan_value(rn, line, strengthened=True, freeze=False)
     assert plain is not None
     assert strong == pytest.approx(plain, rel=1e-6, abs=1e-3)
 
@@ -100,6 +88,6 @@ def test_forced_tie_serving_a_sliver_is_reopened() -> None:
     net.load["scaling"] = [1.5, 1.0625, 1.0625, 0.8125, 1.5, 1.0, 1.0, 1.0, 1.0, 1.0]
     cfg = RestorationConfig(v_min_pu=0.93, priority={3: 4.0}, time_limit_s=60.0, mip_rel_gap=1e-9)
     rn = prepare_network(net, cfg, "two-feeder")
-    plain = _plan_value(rn, 5, strengthened=False)
-    strong = _plan_value(rn, 5, strengthened=True)
+    plain = optimal_plan_value(rn, 5, strengthened=False)
+    strong = optimal_plan_value(rn, 5, strengthened=True)
     assert plain is not None and strong == pytest.approx(plain, rel=1e-9, abs=1e-6)

@@ -13,9 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
-import xarray as xr
 
 from gridai.exceptions import GridAIModelError, GridAIUnreachableError
 from gridai.tracking.config import TrackingConfig
@@ -23,16 +21,11 @@ from gridai.tracking.connection import make_client, mlflow_http_limits
 from gridai.tracking.promotion import alias_history, promote
 from gridai.tracking.store import ModelStore
 
+from support import TRACKING_DAY, free_port
+
 pytestmark = pytest.mark.integration
 
-DAY = pd.Timestamp("2021-02-10")
 SERVER_START_TIMEOUT_S = 180.0  # generous: a loaded 2-core CI machine starts it in 10-70 s
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -91,25 +84,6 @@ def server_uri(tmp_path_factory: pytest.TempPathFactory, _mlflow_template_db: Pa
         log.close()
 
 
-@pytest.fixture(scope="module")
-def data() -> tuple[xr.Dataset, xr.Dataset]:
-    from test_tracking_store import synthetic
-
-    return synthetic()
-
-
-@pytest.fixture(scope="module")
-def forecaster(data: tuple[xr.Dataset, xr.Dataset]):  # type: ignore[no-untyped-def]
-    from gridai.forecast.config import ForecastConfig
-    from gridai.forecast.registry import make_forecaster
-
-    load, weather = data
-    cfg = ForecastConfig(
-        model="vanilla", validation_days=7, min_train_days=14, holiday_country=None, baseline_residual_days=14
-    )
-    return make_forecaster(cfg).fit(load, weather, end=DAY - pd.Timedelta(days=3))
-
-
 def _tags(mape: float) -> dict[str, str]:
     return {
         "gridai.backtest.system_mape": str(mape),
@@ -121,13 +95,15 @@ def _tags(mape: float) -> dict[str, str]:
     }
 
 
-def test_server_round_trip_promotion_and_history(server_uri: str, forecaster, data) -> None:  # type: ignore[no-untyped-def]
-    load, weather = data
+def test_server_round_trip_promotion_and_history(server_uri: str, vanilla_forecaster, tracking_data) -> None:  # type: ignore[no-untyped-def]
+    load, weather = tracking_data
     cfg = TrackingConfig(tracking_uri=server_uri)
     store = ModelStore(make_client(cfg), cfg)
     with store.run("server") as run_id:
         store.log_dataset(run_id, load, "synthetic://server")
-        logged = store.log_forecaster(run_id, forecaster, load, weather, DAY, example_history_days=8)
+        logged = store.log_forecaster(
+            run_id, vanilla_forecaster, load, weather, TRACKING_DAY, example_history_days=8
+        )
     v1 = store.register(logged, _tags(5.0))
     v2 = store.register(logged, _tags(7.0))
     v3 = store.register(logged, _tags(3.0))
@@ -142,8 +118,8 @@ def test_server_round_trip_promotion_and_history(server_uri: str, forecaster, da
 
     loaded, resolved = store.load_forecaster("models:/gridai-load@champion")
     assert resolved.version == v3
-    before = forecaster.predict(load, weather, DAY.date())["load_forecast"].values
-    after = loaded.predict(load, weather, DAY.date())["load_forecast"].values
+    before = vanilla_forecaster.predict(load, weather, TRACKING_DAY.date())["load_forecast"].values
+    after = loaded.predict(load, weather, TRACKING_DAY.date())["load_forecast"].values
     np.testing.assert_array_equal(before, after)
 
     with pytest.raises(GridAIModelError, match="does not exist"):

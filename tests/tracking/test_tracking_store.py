@@ -7,46 +7,15 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
-import xarray as xr
 
-from gridai.data.schema import make_load_dataset, make_weather_dataset
 from gridai.exceptions import GridAIConfigError, GridAIModelError
 from gridai.tracking.config import TrackingConfig
 from gridai.tracking.connection import check_reachable, make_client, resolve_tracking_uri
 from gridai.tracking.promotion import alias_history, promote
 from gridai.tracking.store import ModelStore
 
-DAY = pd.Timestamp("2021-02-10")
-
-
-def synthetic(days: int = 45, series: tuple[str, ...] = ("a", "b", "c")) -> tuple[xr.Dataset, xr.Dataset]:
-    """Hourly load with a daily and weekly shape, and two temperature stations."""
-    t = pd.date_range("2021-01-01", periods=24 * days, freq="1h")
-    rng = np.random.default_rng(1)
-    hour, dow = t.hour.to_numpy(), t.dayofweek.to_numpy()
-    shape = (1 + 0.3 * np.sin(2 * np.pi * hour / 24)) * (1 - 0.1 * (dow >= 5))
-    load = np.stack([100.0 * (i + 1) * shape + rng.normal(0, 2, len(t)) for i in range(len(series))], axis=1)
-    temp = 5 + 4 * np.sin(2 * np.pi * hour / 24)[:, None] + rng.normal(0, 0.5, (len(t), 2))
-    return make_load_dataset(load, t, list(series)), make_weather_dataset(temp, t, ["s1", "s2"])
-
-
-@pytest.fixture(scope="module")
-def data() -> tuple[xr.Dataset, xr.Dataset]:
-    return synthetic()
-
-
-@pytest.fixture(scope="module")
-def forecaster(data: tuple[xr.Dataset, xr.Dataset]):  # type: ignore[no-untyped-def]
-    from gridai.forecast.config import ForecastConfig
-    from gridai.forecast.registry import make_forecaster
-
-    load, weather = data
-    cfg = ForecastConfig(
-        model="vanilla", validation_days=7, min_train_days=14, holiday_country=None, baseline_residual_days=14
-    )
-    return make_forecaster(cfg).fit(load, weather, end=DAY - pd.Timedelta(days=3))
+from support import TRACKING_DAY
 
 
 @pytest.fixture
@@ -58,7 +27,7 @@ def store(mlflow_uri: str) -> ModelStore:
 def _log(store: ModelStore, forecaster, data, tags: dict[str, str] | None = None) -> str:  # type: ignore[no-untyped-def]
     load, weather = data
     with store.run("test") as run_id:
-        logged = store.log_forecaster(run_id, forecaster, load, weather, DAY, example_history_days=8)
+        logged = store.log_forecaster(run_id, forecaster, load, weather, TRACKING_DAY, example_history_days=8)
     return store.register(logged, tags)
 
 
@@ -83,20 +52,23 @@ def test_sqlite_in_missing_directory_is_a_config_error(tmp_path: Path) -> None:
         check_reachable(f"sqlite:///{tmp_path}/nope/mlflow.db")
 
 
-def test_round_trip_identical_forecasts_and_no_pickle(store: ModelStore, forecaster, data) -> None:  # type: ignore[no-untyped-def]
+def test_round_trip_identical_forecasts_and_no_pickle(
+    store: ModelStore, vanilla_forecaster, tracking_data
+) -> None:  # type: ignore[no-untyped-def]
     import mlflow.pyfunc
     from mlflow.artifacts import download_artifacts
 
-    load, weather = data
-    version = _log(store, forecaster, data)
+    load, weather = tracking_data
+    version = _log(store, vanilla_forecaster, tracking_data)
     loaded, resolved = store.load_forecaster(f"models:/gridai-load/{version}")
     assert resolved.version == version
     by_run, _ = store.load_forecaster(f"runs:/{resolved.run_id}/forecaster")
-    before = forecaster.predict(load, weather, DAY.date())
-    after = loaded.predict(load, weather, DAY.date())
+    before = vanilla_forecaster.predict(load, weather, TRACKING_DAY.date())
+    after = loaded.predict(load, weather, TRACKING_DAY.date())
     np.testing.assert_array_equal(before["load_forecast"].values, after["load_forecast"].values)
     np.testing.assert_array_equal(
-        before["load_forecast"].values, by_run.predict(load, weather, DAY.date())["load_forecast"].values
+        before["load_forecast"].values,
+        by_run.predict(load, weather, TRACKING_DAY.date())["load_forecast"].values,
     )
     assert list(after["series"].values) == list(before["series"].values)
 
@@ -121,7 +93,7 @@ def test_round_trip_identical_forecasts_and_no_pickle(store: ModelStore, forecas
     model = Model.load(str(local))
     example = model.load_input_example(str(local))
     params = model.load_input_example_params(str(local))
-    assert params == {"day": DAY.strftime("%Y-%m-%d")}
+    assert params == {"day": TRACKING_DAY.strftime("%Y-%m-%d")}
     out = mlflow.pyfunc.load_model(str(local)).predict(example, params=params)
     expect = before["load_forecast"].transpose("time", "series", "quantile").values.ravel()
     got = out.sort_values(["time", "series", "quantile"]).set_index(["time", "series", "quantile"])
@@ -132,8 +104,8 @@ def test_round_trip_identical_forecasts_and_no_pickle(store: ModelStore, forecas
     assert len(out) == expect.size
 
 
-def test_dataset_input_and_epoch_metrics_logged(store: ModelStore, data) -> None:  # type: ignore[no-untyped-def]
-    load, _ = data
+def test_dataset_input_and_epoch_metrics_logged(store: ModelStore, tracking_data) -> None:  # type: ignore[no-untyped-def]
+    load, _ = tracking_data
     with store.run("inputs") as run_id:
         digest = store.log_dataset(run_id, load, "synthetic://test")
         on_epoch = store.epoch_logger(run_id)
@@ -153,8 +125,8 @@ def test_dataset_input_and_epoch_metrics_logged(store: ModelStore, data) -> None
     assert data_digest(changed) != digest
 
 
-def test_corrupted_artifact_is_a_model_error(store: ModelStore, forecaster, data) -> None:  # type: ignore[no-untyped-def]
-    version = _log(store, forecaster, data)
+def test_corrupted_artifact_is_a_model_error(store: ModelStore, vanilla_forecaster, tracking_data) -> None:  # type: ignore[no-untyped-def]
+    version = _log(store, vanilla_forecaster, tracking_data)
     source = store.client.get_model_version_download_uri("gridai-load", version)
     weights = Path(source.removeprefix("file://")) / "data" / "payload" / "forecaster" / "arrays.safetensors"
     weights.write_bytes(weights.read_bytes()[:100])  # truncated
@@ -172,8 +144,10 @@ def test_corrupted_artifact_is_a_model_error(store: ModelStore, forecaster, data
         pytest.param("/no/such/model/dir", id="missing-path"),
     ],
 )
-def test_missing_model_uri_is_a_model_error(store: ModelStore, forecaster, data, uri: str) -> None:  # type: ignore[no-untyped-def]
-    _log(store, forecaster, data)
+def test_missing_model_uri_is_a_model_error(
+    store: ModelStore, vanilla_forecaster, tracking_data, uri: str
+) -> None:  # type: ignore[no-untyped-def]
+    _log(store, vanilla_forecaster, tracking_data)
     with pytest.raises(GridAIModelError, match="does not exist"):
         store.load_forecaster(uri)
 
@@ -190,11 +164,13 @@ def _backtest_tags(mape: float, test_end: str = "2021-02-15") -> dict[str, str]:
 
 
 def test_promotion_refuses_worse_accepts_better_and_records_history(
-    store: ModelStore, forecaster, data
+    store: ModelStore, vanilla_forecaster, tracking_data
 ) -> None:  # type: ignore[no-untyped-def]
-    load, weather = data
+    load, weather = tracking_data
     with store.run("promo") as run_id:
-        logged = store.log_forecaster(run_id, forecaster, load, weather, DAY, example_history_days=8)
+        logged = store.log_forecaster(
+            run_id, vanilla_forecaster, load, weather, TRACKING_DAY, example_history_days=8
+        )
     v1 = store.register(logged, _backtest_tags(5.0))
     v2 = store.register(logged, _backtest_tags(6.0))
     v3 = store.register(logged, _backtest_tags(4.0))
@@ -227,8 +203,8 @@ def test_promotion_refuses_worse_accepts_better_and_records_history(
     assert json.loads(second)["to_version"] == v3
 
 
-def test_promotion_without_metric_needs_force(store: ModelStore, forecaster, data) -> None:  # type: ignore[no-untyped-def]
-    version = _log(store, forecaster, data)
+def test_promotion_without_metric_needs_force(store: ModelStore, vanilla_forecaster, tracking_data) -> None:  # type: ignore[no-untyped-def]
+    version = _log(store, vanilla_forecaster, tracking_data)
     with pytest.raises(GridAIModelError, match="no backtest metric"):
         promote(store, version)
     assert promote(store, version, force=True).promoted
