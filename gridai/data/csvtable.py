@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -21,14 +22,39 @@ SHOW = 5
 TIMESTAMP_NAMES = ("timestamp", "time", "datetime", "date", "date_time", "datetime_utc", "time_utc")
 
 
+#: Longest header line read [characters]: a longer first line is not a CSV header (and a file with
+#: no newline at all is never read whole into memory to find out).
+MAX_HEADER_CHARS = 1 << 20
+
+
+def _unreadable(path: Path, err: BaseException) -> GridAIDataError:
+    if isinstance(err, EOFError | gzip.BadGzipFile | zlib.error):
+        return GridAIDataError(
+            f"{path} is a truncated or corrupt gzip file ({type(err).__name__}: {err}); "
+            "copy it again or decompress it to check",
+            file=str(path),
+        )
+    if isinstance(err, UnicodeDecodeError):
+        return GridAIDataError(
+            f"{path} is not UTF-8 text (byte {err.start}); save it as UTF-8", file=str(path)
+        )
+    return GridAIDataError(f"cannot read {path}: {type(err).__name__}: {err}", file=str(path))
+
+
 def read_header(path: Path) -> list[str]:
     """First line of a (possibly gzip-compressed) text file, split as CSV."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:  # type: ignore[operator]
-            first = fh.readline()
-    except (OSError, UnicodeDecodeError) as err:
-        raise GridAIDataError(f"cannot read {path} as UTF-8 text: {err}", file=str(path)) from None
+            first = fh.readline(MAX_HEADER_CHARS + 1)
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as err:
+        raise _unreadable(path, err) from None
+    if len(first) > MAX_HEADER_CHARS:
+        raise GridAIDataError(
+            f"the first line of {path} is longer than {MAX_HEADER_CHARS:,} characters: not a CSV header "
+            "(is this a CSV file, with newlines?)",
+            file=str(path),
+        )
     if not first.strip():
         raise GridAIDataError(f"{path} is empty: expected a header line", file=str(path))
     return next(csv.reader([first]))
@@ -39,18 +65,25 @@ NA_TOKENS = ["", "NA", "N/A", "n/a", "na", "NaN", "nan", "NAN", "NULL", "null", 
 
 
 def read_csv_text(path: Path, *, sep: str, text_columns: list[str], thousands: str | None) -> pd.DataFrame:
-    """pandas' C parser with exact (round-trip) float parsing; ``text_columns`` stay strings."""
-    return pd.read_csv(
-        path,
-        sep=sep,
-        dtype={c: str for c in text_columns},
-        keep_default_na=False,
-        na_values=NA_TOKENS,
-        skipinitialspace=True,
-        encoding="utf-8-sig",
-        float_precision="round_trip",
-        thousands=thousands,
-    )
+    """pandas' C parser with exact (round-trip) float parsing; ``text_columns`` stay strings.
+
+    A truncated or corrupt gzip file, non-UTF-8 bytes or an I/O error is a
+    :class:`~gridai.exceptions.GridAIDataError` naming the file.
+    """
+    try:
+        return pd.read_csv(
+            path,
+            sep=sep,
+            dtype={c: str for c in text_columns},
+            keep_default_na=False,
+            na_values=NA_TOKENS,
+            skipinitialspace=True,
+            encoding="utf-8-sig",
+            float_precision="round_trip",
+            thousands=thousands,
+        )
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as err:
+        raise _unreadable(path, err) from None
 
 
 def read_wide_frame(
@@ -76,7 +109,7 @@ def read_wide_frame(
         frame = read_csv_text(path, sep=sep, text_columns=raw_ts, thousands=thousands)
     except pd.errors.EmptyDataError:
         raise GridAIDataError(f"{path} is empty: expected a header line", file=str(path)) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+    except pd.errors.ParserError as err:
         raise GridAIDataError(f"{path} is not a well-formed CSV file: {err}", file=str(path)) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     if frame.empty:
