@@ -24,7 +24,7 @@ from gridai.grid.topology import (
     [
         pytest.param("case33bw", 33, 1, id="case33bw"),
         pytest.param("cigre_mv", 15, 1, id="cigre_mv"),
-        pytest.param("mv_oberrhein", 179, 2, id="mv_oberrhein"),
+        pytest.param("mv_oberrhein", 179, 2, id="mv_oberrhein", marks=pytest.mark.slow),
     ],
 )
 def test_builtin_networks_flatten_radial(name: str, n_bus: int, n_slack: int) -> None:

@@ -27,6 +27,7 @@ from support import DAYAHEAD_DAY, REPO_ROOT, check_dayahead_complete, dayahead_c
 
 pytestmark = [
     pytest.mark.integration,
+    pytest.mark.slow,  # a scheduler, two workers and a killed worker: ~8 s
     # distributed warns about closed comms and the lost worker; both are what this test provokes
     pytest.mark.filterwarnings("ignore::RuntimeWarning:distributed.*"),
     pytest.mark.filterwarnings("ignore:.*[Ww]orker.*:UserWarning"),

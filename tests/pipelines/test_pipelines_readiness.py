@@ -31,6 +31,7 @@ def _demand(peak_kw: float = 3000.0) -> pd.DataFrame:
     return pd.DataFrame({0.1: 0.9 * med, 0.5: med, 0.9: 1.1 * med}, index=times)
 
 
+@pytest.mark.slow
 def test_faults_are_planned_largest_interruption_first_and_match_restore(case33bw: NetFactory) -> None:
     cfg = ReadinessConfig(enabled=True, max_faults=4)
     demand = _demand()
@@ -86,6 +87,7 @@ def test_summary_names_the_worst_fault_and_sorts_exposed_feeders_first() -> None
     assert s.iloc[1]["fully_restored"] == 1
 
 
+@pytest.mark.slow
 def test_day_ahead_job_writes_readiness_and_reports_it(
     dayahead_inputs: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -100,6 +102,7 @@ def test_day_ahead_job_writes_readiness_and_reports_it(
     assert "restoration_readiness.csv" in res.manifest.outputs
 
 
+@pytest.mark.slow
 def test_feeder_batteries_carry_islands_with_the_energy_left_at_the_peak(case33bw: NetFactory) -> None:
     """case33bw's feeder-head fault (line 0) restores nothing from ties; a 400 kW / 800 kWh battery
     at bus 17 can carry an island with what its schedule leaves at the peak."""

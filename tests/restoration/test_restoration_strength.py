@@ -40,6 +40,7 @@ def test_case33bw_strengthening_keeps_optimum(case33bw: NetFactory, line: int, s
     assert strong == pytest.approx(plain, rel=1e-6, abs=1e-3)
 
 
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None)
 @given(
     loads=st.lists(st.floats(0.2, 2.0), min_size=10, max_size=10),

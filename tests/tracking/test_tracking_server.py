@@ -23,7 +23,7 @@ from gridai.tracking.store import ModelStore
 
 from support import TRACKING_DAY, free_port
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]  # one real MLflow server: ~6 s to start
 
 SERVER_START_TIMEOUT_S = 180.0  # generous: a loaded 2-core CI machine starts it in 10-70 s
 
