@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Literal, cast
 
 import typer
 
 from gridai.cli.common import cli_errors
+from gridai.cli.data import INTERVAL_OPTION, TEMPERATURE_UNITS_OPTION, TZ_OPTION, UNITS_OPTION, reader_options
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +47,10 @@ def register(app: typer.Typer) -> None:
         retrain_every_days: int = typer.Option(
             0, "--retrain-every-days", help="Retrain every k days; 0 = once."
         ),
-        tz: str = typer.Option("UTC", "--tz", help="Time zone of naive timestamps in the CSVs."),
-        interval: str = typer.Option(
-            "start", "--interval", help="Timestamps label interval 'start' or 'end'."
-        ),
-        units: str = typer.Option("kW", "--units", help="Load units in the CSV (W, kW, MW, Wh, kWh, MWh)."),
-        temperature_units: str = typer.Option("degC", "--temperature-units", help="degC or degF."),
+        tz: str = TZ_OPTION,
+        interval: str = INTERVAL_OPTION,
+        units: str = UNITS_OPTION,
+        temperature_units: str = TEMPERATURE_UNITS_OPTION,
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show training progress bars."),
     ) -> None:
         """Backtest a day-ahead forecaster over test days train_end <= D < test_end; writes metrics and plots."""
@@ -82,35 +80,14 @@ def register(app: typer.Typer) -> None:
             updates["model"] = model
         if issue_lead_hours is not None:
             updates["issue_lead_hours"] = issue_lead_hours
-        if interval not in ("start", "end"):
-            raise GridAIConfigError(
-                f"--interval must be 'start' or 'end', got {interval!r}", keys=["interval"]
-            )
-        if temperature_units not in ("degC", "degF"):
-            raise GridAIConfigError(
-                f"--temperature-units must be degC or degF, got {temperature_units!r}",
-                keys=["temperature_units"],
-            )
-        iv = cast(Literal["start", "end"], interval)
-        tu = cast(Literal["degC", "degF"], temperature_units)
+        opts = reader_options(tz=tz, interval=interval, units=units, temperature_units=temperature_units)
         if updates:
             cfg = ForecastConfig.model_validate({**cfg.model_dump(), **updates})
-        load_ds = read_wide_csv(load, kind="load", tz=tz, interval=iv, units=units)
-        weather_ds = read_wide_csv(
-            weather,
-            kind="weather",
-            tz=tz,
-            interval=iv,
-            temperature_units=tu,
-        )
+        load_ds = read_wide_csv(load, kind="load", opts=opts)
+        weather_ds = read_wide_csv(weather, kind="weather", opts=opts)
         wf = None
         if weather_forecast is not None:
-            wf = read_weather_forecast_wide(
-                weather_forecast,
-                tz=tz,
-                interval=iv,
-                temperature_units=tu,
-            )
+            wf = read_weather_forecast_wide(weather_forecast, opts=opts)
         result = run_backtest(
             cfg,
             load_ds,

@@ -11,7 +11,7 @@ import logging
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -19,6 +19,9 @@ from rich.table import Table
 
 from gridai.cli.common import cli_errors
 from gridai.exceptions import Finding, GridAIDataError
+
+if TYPE_CHECKING:
+    from gridai.data.options import ReaderOptions
 
 app = typer.Typer(
     help=(
@@ -36,31 +39,25 @@ TZ_HELP = "Time zone of naive timestamps (IANA name, e.g. Europe/Amsterdam); DST
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
-def _options(
-    tz: str,
-    interval: str,
-    units: str,
-    temperature_units: str,
-    resolution: str | None,
-    fmt: str,
-    no_solution: bool,
-) -> Any:
-    from gridai.config import parse_config
-    from gridai.data.sources import ReaderOptions
+# The reader options of the commands (fields of gridai.data.options.ReaderOptions, same
+# defaults), declared once; gridai backtest takes them too.
+TZ_OPTION = typer.Option("UTC", "--tz", help=TZ_HELP)
+INTERVAL_OPTION = typer.Option(
+    "start", "--interval", help="Timestamps label the 'start' or 'end' of intervals."
+)
+UNITS_OPTION = typer.Option("kW", "--units", help="Load units in the file: W, kW, MW, Wh, kWh, MWh.")
+TEMPERATURE_UNITS_OPTION = typer.Option("degC", "--temperature-units", help="degC or degF.")
+RESOLUTION_OPTION = typer.Option(None, "--resolution", help="Resample to this step (15min, 1h).")
+FORMAT_OPTION = typer.Option("auto", "--format", help="CSV layout: auto, wide or long.")
 
-    return parse_config(
-        ReaderOptions,
-        {
-            "tz": tz,
-            "interval": interval,
-            "units": units,
-            "temperature_units": temperature_units,
-            "resolution": resolution,
-            "format": fmt,
-            "include_solution": not no_solution,
-        },
-        source="command-line options",
-    )
+
+def reader_options(**given: Any) -> ReaderOptions:
+    """Command-line values -> one ``ReaderOptions`` (keys are its field names; a field a command
+    does not offer keeps the model's default). A bad value is an exit-2 error naming the key."""
+    from gridai.config import parse_config
+    from gridai.data.options import ReaderOptions
+
+    return parse_config(ReaderOptions, given, source="command-line options")
 
 
 def _check_output(path: Path | None, what: str, suffixes: tuple[str, ...]) -> None:
@@ -124,14 +121,12 @@ def check(
     config: Path | None = typer.Option(
         None, "--config", "-c", help="Quality thresholds (YAML, QualityConfig)."
     ),
-    tz: str = typer.Option("UTC", "--tz", help=TZ_HELP),
-    interval: str = typer.Option(
-        "start", "--interval", help="Timestamps label the 'start' or 'end' of intervals."
-    ),
-    units: str = typer.Option("kW", "--units", help="Load units in the file: W, kW, MW, Wh, kWh, MWh."),
-    temperature_units: str = typer.Option("degC", "--temperature-units", help="degC or degF."),
-    resolution: str | None = typer.Option(None, "--resolution", help="Resample to this step (15min, 1h)."),
-    fmt: str = typer.Option("auto", "--format", help="CSV layout: auto, wide or long."),
+    tz: str = TZ_OPTION,
+    interval: str = INTERVAL_OPTION,
+    units: str = UNITS_OPTION,
+    temperature_units: str = TEMPERATURE_UNITS_OPTION,
+    resolution: str | None = RESOLUTION_OPTION,
+    fmt: str = FORMAT_OPTION,
     no_solution: bool = typer.Option(
         False,
         "--no-solution",
@@ -157,7 +152,15 @@ def check(
     cfg = load_config(QualityConfig, config) if config is not None else QualityConfig()
     # the summary table shows every finding; keep the per-finding log lines out of the terminal
     logging.getLogger("gridai.data.validation").setLevel(logging.ERROR)
-    opts = _options(tz, interval, units, temperature_units, resolution, fmt, no_solution)
+    opts = reader_options(
+        tz=tz,
+        interval=interval,
+        units=units,
+        temperature_units=temperature_units,
+        resolution=resolution,
+        format=fmt,
+        include_solution=not no_solution,
+    )
     t0 = time.perf_counter()
     jobs = [("load", load, check_load, out)]
     if weather is not None:
@@ -205,14 +208,12 @@ def convert(
     ),
     target: Path = typer.Argument(..., help="Output file: .nc (NetCDF, lossless) or .parquet (tidy table)."),
     kind: str = typer.Option("load", "--kind", help="load or weather."),
-    tz: str = typer.Option("UTC", "--tz", help=TZ_HELP),
-    interval: str = typer.Option(
-        "start", "--interval", help="Timestamps label the 'start' or 'end' of intervals."
-    ),
-    units: str = typer.Option("kW", "--units", help="Load units in the file: W, kW, MW, Wh, kWh, MWh."),
-    temperature_units: str = typer.Option("degC", "--temperature-units", help="degC or degF."),
-    resolution: str | None = typer.Option(None, "--resolution", help="Resample to this step (15min, 1h)."),
-    fmt: str = typer.Option("auto", "--format", help="CSV layout: auto, wide or long."),
+    tz: str = TZ_OPTION,
+    interval: str = INTERVAL_OPTION,
+    units: str = UNITS_OPTION,
+    temperature_units: str = TEMPERATURE_UNITS_OPTION,
+    resolution: str | None = RESOLUTION_OPTION,
+    fmt: str = FORMAT_OPTION,
 ) -> None:
     """Read a source into the canonical form and write it as NetCDF or Parquet (atomically)."""
     from gridai.data.sources import read_source
@@ -220,7 +221,15 @@ def convert(
     if kind not in ("load", "weather"):
         raise GridAIDataError(f"--kind must be 'load' or 'weather', got {kind!r}")
     _check_output(target, "target", (".nc", ".parquet"))
-    ds = read_source(source, kind, _options(tz, interval, units, temperature_units, resolution, fmt, False))  # type: ignore[arg-type]
+    opts = reader_options(
+        tz=tz,
+        interval=interval,
+        units=units,
+        temperature_units=temperature_units,
+        resolution=resolution,
+        format=fmt,
+    )
+    ds = read_source(source, kind, opts)  # type: ignore[arg-type]
     _write_dataset(ds, target)
     out_console.print(f"wrote {target} ({dict(ds.sizes)})")
 
@@ -232,8 +241,8 @@ def show(
         ..., help="'gefcom2012', a GEFCom2012 folder, or a CSV/Parquet/NetCDF file."
     ),
     kind: str = typer.Option("load", "--kind", help="load or weather."),
-    tz: str = typer.Option("UTC", "--tz", help=TZ_HELP),
-    fmt: str = typer.Option("auto", "--format", help="CSV layout: auto, wide or long."),
+    tz: str = TZ_OPTION,
+    fmt: str = FORMAT_OPTION,
 ) -> None:
     """Summarise a source: span, resolution, units and per-series statistics."""
     import numpy as np
@@ -242,7 +251,7 @@ def show(
 
     if kind not in ("load", "weather"):
         raise GridAIDataError(f"--kind must be 'load' or 'weather', got {kind!r}")
-    ds = read_source(source, kind, _options(tz, "start", "kW", "degC", None, fmt, False))  # type: ignore[arg-type]
+    ds = read_source(source, kind, reader_options(tz=tz, format=fmt))  # type: ignore[arg-type]
     var, dim = ("load", "series") if kind == "load" else ("temperature", "station")
     values = ds[var].transpose("time", dim).values
     units = ds[var].attrs.get("units", ds.attrs.get("units", ""))

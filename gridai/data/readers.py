@@ -21,6 +21,7 @@ import xarray as xr
 
 from gridai.data.csvtable import SHOW, parse_numeric, read_csv_text, read_wide_frame
 from gridai.data.io import resolve_input_file
+from gridai.data.options import ReaderOptions
 from gridai.data.resample import resample
 from gridai.data.schema import make_load_dataset, make_weather_dataset
 from gridai.data.timeindex import check_order, parse_timestamps, step_of, to_interval_start
@@ -62,36 +63,33 @@ def _build(
     names: list[str],
     *,
     kind: str,
-    tz: str,
-    interval: str,
-    units: str,
-    temperature_units: str,
-    resolution: str | None,
+    opts: ReaderOptions,
     source_file: str,
     dst_repeats: int,
 ) -> xr.Dataset:
+    resolution = opts.resolution
     native = step_of(utc, None) if len(utc) > 1 else step_of(utc, resolution)
-    start = to_interval_start(utc, interval, native)
+    start = to_interval_start(utc, opts.interval, native)
     native_res = _alias(native)
     ds: xr.Dataset
     if kind == "load":
-        converted, canonical = _convert_load_units(values, units, native)
+        converted, canonical = _convert_load_units(values, opts.units, native)
         ds = make_load_dataset(
             converted,
             start,
             names,
             units=canonical,
-            source_tz=tz,
-            source_interval=interval,
+            source_tz=opts.tz,
+            source_interval=opts.interval,
             resolution=native_res,
         )
     elif kind == "weather":
         ds = make_weather_dataset(
-            _to_celsius(values, temperature_units),
+            _to_celsius(values, opts.temperature_units),
             start,
             names,
-            source_tz=tz,
-            source_interval=interval,
+            source_tz=opts.tz,
+            source_interval=opts.interval,
             resolution=native_res,
         )
     else:
@@ -115,11 +113,7 @@ def read_wide_csv(
     *,
     kind: Literal["load", "weather"] = "load",
     timestamp_col: str | None = None,
-    tz: str = "UTC",
-    interval: Literal["start", "end"] = "start",
-    units: str = "kW",
-    temperature_units: Literal["degC", "degF"] = "degC",
-    resolution: str | None = None,
+    opts: ReaderOptions | None = None,
     sep: str = ",",
     thousands: str | None = None,
 ) -> xr.Dataset:
@@ -135,19 +129,10 @@ def read_wide_csv(
     timestamp_col:
         Name of the timestamp column; default: the first column named
         timestamp/time/datetime/date, else the first column.
-    tz:
-        Time zone of naive timestamps (IANA name). DST repeats are resolved by order, nonexistent
-        local times rejected (see :mod:`gridai.data.timeindex`).
-    interval:
-        Whether a timestamp labels the start or the end of its interval.
-    units:
-        Load units in the file: power (``W``, ``kW``, ``MW``) or energy per interval (``Wh``,
-        ``kWh``, ``MWh``, converted to mean power [kW or MW] over the interval).
-    temperature_units:
-        ``degC`` or ``degF`` (converted to degC).
-    resolution:
-        Target resolution (``"15min"``, ``"1h"``); data at another step are resampled
-        energy-correctly. Default: the file's most common step.
+    opts:
+        How to interpret the file (:class:`~gridai.data.options.ReaderOptions`: time zone of
+        naive timestamps, interval start or end, load or temperature units, target resolution);
+        default ``ReaderOptions()``: UTC, interval start, kW, degC, the file's most common step.
     sep, thousands:
         Field separator and thousands separator (e.g. ``","`` for ``"16,853"``).
 
@@ -158,24 +143,15 @@ def read_wide_csv(
         time zones, duplicated or decreasing timestamps, nonexistent local times, text or
         non-finite values in numeric columns. The message names file, column and rows.
     """
+    opts = opts or ReaderOptions()
     p = resolve_input_file(path, what="CSV file")
     frame, ts = read_wide_frame(p, timestamp_col, sep, thousands)
-    parsed = parse_timestamps(frame[ts], tz=tz, file=str(p), column=ts)
-    check_order(parsed.utc, file=str(p), column=ts, tz=tz, raw=frame[ts])
+    parsed = parse_timestamps(frame[ts], tz=opts.tz, file=str(p), column=ts)
+    check_order(parsed.utc, file=str(p), column=ts, tz=opts.tz, raw=frame[ts])
     names = [c for c in frame.columns if c != ts]
     values = parse_numeric(frame, names, file=str(p), thousands=thousands)
     ds = _build(
-        values,
-        parsed.utc,
-        names,
-        kind=kind,
-        tz=tz,
-        interval=interval,
-        units=units,
-        temperature_units=temperature_units,
-        resolution=resolution,
-        source_file=str(p),
-        dst_repeats=parsed.dst_repeats,
+        values, parsed.utc, names, kind=kind, opts=opts, source_file=str(p), dst_repeats=parsed.dst_repeats
     )
     logger.info(
         "read %s: %d timestamps x %d %s",
@@ -208,11 +184,7 @@ def read_long(
     timestamp_col: str = "timestamp",
     series_col: str = "series_id",
     value_col: str = "value",
-    tz: str = "UTC",
-    interval: Literal["start", "end"] = "start",
-    units: str = "kW",
-    temperature_units: Literal["degC", "degF"] = "degC",
-    resolution: str | None = None,
+    opts: ReaderOptions | None = None,
     thousands: str | None = None,
 ) -> xr.Dataset:
     """Read a long table ``timestamp, series_id, value`` (CSV or Parquet), the usual meter-data export.
@@ -227,6 +199,7 @@ def read_long(
     GridAIDataError
         As :func:`read_wide_csv`, plus missing columns and a (timestamp, series) pair given twice.
     """
+    opts = opts or ReaderOptions()
     p = resolve_input_file(path, what="input file")
     table = _read_table(p, [timestamp_col, series_col])
     if table.empty:
@@ -244,7 +217,7 @@ def read_long(
         raise GridAIDataError(f"empty {series_col!r} in {p} at rows {rows.tolist()}", file=str(p))
     raw_ts = table[timestamp_col]
     occurrence = np.asarray(table.groupby([sid, raw_ts.astype("string")], sort=False).cumcount())
-    parsed = parse_timestamps(raw_ts, tz=tz, file=str(p), column=timestamp_col, occurrence=occurrence)
+    parsed = parse_timestamps(raw_ts, tz=opts.tz, file=str(p), column=timestamp_col, occurrence=occurrence)
     if table[value_col].dtype.kind in "iuf":
         values = table[value_col].to_numpy(dtype="float64")
         if np.isinf(values).any():
@@ -270,11 +243,7 @@ def read_long(
         utc,
         names,
         kind=kind,
-        tz=tz,
-        interval=interval,
-        units=units,
-        temperature_units=temperature_units,
-        resolution=resolution,
+        opts=opts,
         source_file=str(p),
         dst_repeats=parsed.dst_repeats,
     )
@@ -288,9 +257,7 @@ def read_weather_forecast_wide(
     issue_lead_hours: float = 24.0,
     issue_time_col: str = "issue_time",
     timestamp_col: str | None = None,
-    tz: str = "UTC",
-    interval: Literal["start", "end"] = "start",
-    temperature_units: Literal["degC", "degF"] = "degC",
+    opts: ReaderOptions | None = None,
     max_cells: int = 200_000_000,
 ) -> xr.Dataset:
     """Read day-ahead weather forecasts kept as a wide CSV (same columns as the weather CSV).
@@ -298,7 +265,8 @@ def read_weather_forecast_wide(
     Each row is the forecast for its timestamp. Without an ``issue_time`` column, the forecasts
     of one (UTC) target day are taken as issued ``issue_lead_hours`` before that day's 00:00 UTC
     (default 24 h: at 00:00 UTC of the previous day). With the column, its values are used
-    (same time-zone rules as the timestamps).
+    (same time-zone rules as the timestamps). ``opts``: as :func:`read_wide_csv` (``tz``,
+    ``interval``, ``temperature_units``; the file's own step is kept).
 
     Returns
     -------
@@ -312,12 +280,14 @@ def read_weather_forecast_wide(
     GridAIDataError
         As :func:`read_wide_csv`; an issue time after the time it forecasts; too many cells.
     """
+    opts = opts or ReaderOptions()
+    tz, interval = opts.tz, opts.interval
     p = resolve_input_file(path, what="CSV file")
     frame, ts = read_wide_frame(p, timestamp_col, ",", None)
     has_issue = issue_time_col in frame.columns and issue_time_col != ts
     parsed = parse_timestamps(frame[ts], tz=tz, file=str(p), column=ts)
     names = [c for c in frame.columns if c not in (ts, issue_time_col)]
-    values = _to_celsius(parse_numeric(frame, names, file=str(p), thousands=None), temperature_units)
+    values = _to_celsius(parse_numeric(frame, names, file=str(p), thousands=None), opts.temperature_units)
     step = step_of(parsed.utc, None) if len(frame) > 1 else pd.Timedelta(hours=1)
     target = to_interval_start(parsed.utc, interval, step)
     if has_issue:

@@ -9,6 +9,9 @@ Shared by the CLI (``gridai data check --load ...``) and any job that takes a da
 * ``*.csv`` / ``*.csv.gz`` -> :func:`~gridai.data.readers.read_wide_csv`, or
   :func:`~gridai.data.readers.read_long` when the format is ``long`` (or ``auto`` and the header
   holds ``timestamp, series_id, value``).
+
+How to read a file (time zone, interval convention, units, resolution, layout) is one
+:class:`~gridai.data.options.ReaderOptions`, passed through to the readers unchanged.
 """
 
 from __future__ import annotations
@@ -17,38 +20,15 @@ from pathlib import Path
 from typing import Literal
 
 import xarray as xr
-from pydantic import Field
 
-from gridai.config import StrictModel
 from gridai.data import gefcom, readers
 from gridai.data.csvtable import read_header
 from gridai.data.io import read_netcdf, resolve_input_file
+from gridai.data.options import ReaderOptions
 from gridai.exceptions import GridAIDataError
 
 GEFCOM = "gefcom2012"
 LONG_COLUMNS = {"timestamp", "series_id", "value"}
-
-
-class ReaderOptions(StrictModel):
-    """How to interpret a user file (the CLI's ``--tz``, ``--interval``, ... options)."""
-
-    tz: str = Field(default="UTC", description="Time zone of naive timestamps (IANA name).")
-    interval: Literal["start", "end"] = Field(
-        default="start", description="Whether a timestamp labels the start or the end of its interval."
-    )
-    units: str = Field(
-        default="kW", description="Load units in the file: W, kW, MW or energy per interval Wh, kWh, MWh."
-    )
-    temperature_units: Literal["degC", "degF"] = Field(
-        default="degC", description="Temperature units in the file."
-    )
-    resolution: str | None = Field(
-        default=None, description="Target resolution, e.g. '15min' or '1h' (resampled)."
-    )
-    format: Literal["auto", "wide", "long"] = Field(default="auto", description="CSV layout.")
-    include_solution: bool = Field(
-        default=True, description="GEFCom2012: fill the blank backcast weeks from Load_solution."
-    )
 
 
 def _is_gefcom_dir(path: Path, marker: str) -> bool:
@@ -95,27 +75,11 @@ def read_source(
             )
         return ds
     if name.endswith((".parquet", ".pq")):
-        return readers.read_long(
-            path,
-            kind=kind,
-            tz=opts.tz,
-            interval=opts.interval,
-            units=opts.units,
-            temperature_units=opts.temperature_units,
-            resolution=opts.resolution,
-        )
+        return readers.read_long(path, kind=kind, opts=opts)
     if name.endswith((".csv", ".csv.gz", ".txt")):
         long = opts.format == "long" or (opts.format == "auto" and _long_header(path))
         reader = readers.read_long if long else readers.read_wide_csv
-        return reader(
-            path,
-            kind=kind,
-            tz=opts.tz,
-            interval=opts.interval,
-            units=opts.units,
-            temperature_units=opts.temperature_units,
-            resolution=opts.resolution,
-        )
+        return reader(path, kind=kind, opts=opts)
     raise GridAIDataError(
         f"unknown file type {path.name!r}; expected .csv, .csv.gz, .parquet or .nc", file=str(path)
     )

@@ -40,7 +40,7 @@ import xarray as xr
 from pydantic import Field, model_validator
 
 from gridai.config import StrictModel
-from gridai.data.sources import ReaderOptions
+from gridai.data.options import ReaderOptions
 from gridai.exceptions import GridAIConfigError, GridAIDataError
 from gridai.forecast.config import ForecastConfig
 from gridai.tracking.config import TrackingConfig

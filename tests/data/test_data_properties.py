@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from gridai.data.io import read_netcdf, write_netcdf
+from gridai.data.options import ReaderOptions
 from gridai.data.readers import read_wide_csv
 from gridai.data.resample import resample
 from gridai.data.schema import make_load_dataset
@@ -65,7 +66,7 @@ def load_datasets(draw: st.DrawFn) -> xr.Dataset:
 def test_wide_csv_netcdf_round_trip_is_lossless(ds: xr.Dataset, tz: str) -> None:
     with TemporaryDirectory() as tmp:
         csv = write_wide_csv(ds, Path(tmp) / "in.csv", tz=tz)
-        read = read_wide_csv(csv, tz=tz, resolution=ds.attrs["resolution"])
+        read = read_wide_csv(csv, opts=ReaderOptions(tz=tz, resolution=ds.attrs["resolution"]))
         np.testing.assert_array_equal(read["time"].values, ds["time"].values)
         np.testing.assert_array_equal(read["load"].values, ds["load"].values)  # NaN == NaN here
         assert list(read["series"].values) == list(ds["series"].values)

@@ -10,9 +10,10 @@ import pytest
 import xarray as xr
 
 from gridai.data.io import write_parquet
+from gridai.data.options import ReaderOptions
 from gridai.data.readers import read_long, read_weather_forecast_wide, read_wide_csv
 from gridai.data.schema import weather_known_at
-from gridai.data.sources import ReaderOptions, read_source
+from gridai.data.sources import read_source
 from gridai.exceptions import GridAIDataError
 from gridai.testing import dst_local_csv, synthetic_load, synthetic_weather, write_long_csv, write_wide_csv
 
@@ -26,7 +27,7 @@ def _write(path: Path, text: str) -> Path:
 @pytest.mark.parametrize("freq", ["1h", "15min"])
 def test_local_time_around_dst_reads_to_the_utc_truth(tmp_path: Path, transition: str, freq: str) -> None:
     path, truth = dst_local_csv(tmp_path / "local.csv", transition=transition, freq=freq)  # type: ignore[arg-type]
-    ds = read_wide_csv(path, tz="Europe/Amsterdam")
+    ds = read_wide_csv(path, opts=ReaderOptions(tz="Europe/Amsterdam"))
     np.testing.assert_array_equal(ds["time"].values, truth["time"].values)
     np.testing.assert_allclose(ds["load"].values, truth["load"].values, rtol=1e-12)
     assert ds.attrs["source_tz"] == "Europe/Amsterdam"
@@ -49,7 +50,7 @@ def test_timestamp_column_detection_and_hour_ending(tmp_path: Path) -> None:
     ds = read_wide_csv(path)
     assert list(ds["series"].values) == ["meter", "other"]
     path = _write(tmp_path / "he.csv", "Date,a\n2024-01-01 23:00,1\n2024-01-01 24:00,2\n2024-01-02 01:00,3\n")
-    ds = read_wide_csv(path, interval="end")
+    ds = read_wide_csv(path, opts=ReaderOptions(interval="end"))
     assert [str(t)[11:16] for t in ds["time"].values] == ["22:00", "23:00", "00:00"]
     assert ds.attrs["source_interval"] == "end" and ds.attrs["interval"] == "start"
     with pytest.raises(GridAIDataError, match="missing timestamp column 'when'"):
@@ -59,14 +60,15 @@ def test_timestamp_column_detection_and_hour_ending(tmp_path: Path) -> None:
 def test_energy_units_and_fahrenheit(tmp_path: Path) -> None:
     ds = synthetic_load(2, days=1, freq="15min")
     path = write_wide_csv(ds, tmp_path / "kwh.csv", energy=True, interval="end")
-    back = read_wide_csv(path, units="kWh", interval="end")
+    back = read_wide_csv(path, opts=ReaderOptions(units="kWh", interval="end"))
     np.testing.assert_allclose(back["load"].values, ds["load"].values, rtol=1e-12)
     np.testing.assert_array_equal(back["time"].values, ds["time"].values)
     path = _write(tmp_path / "w.csv", "timestamp,s1\n2024-01-01 00:00,32\n2024-01-01 01:00,212\n")
-    w = read_wide_csv(path, kind="weather", temperature_units="degF")
+    w = read_wide_csv(path, kind="weather", opts=ReaderOptions(temperature_units="degF"))
     assert w["temperature"].values[:, 0].tolist() == pytest.approx([0.0, 100.0])
     mw = read_wide_csv(
-        _write(tmp_path / "w2.csv", "timestamp,s\n2024-01-01 00:00,1500\n2024-01-01 01:00,1\n"), units="W"
+        _write(tmp_path / "w2.csv", "timestamp,s\n2024-01-01 00:00,1500\n2024-01-01 01:00,1\n"),
+        opts=ReaderOptions(units="W"),
     )
     assert mw.attrs["units"] == "kW" and mw["load"].values[0, 0] == pytest.approx(1.5)
 
@@ -74,14 +76,17 @@ def test_energy_units_and_fahrenheit(tmp_path: Path) -> None:
 def test_resolution_option_resamples(tmp_path: Path) -> None:
     ds = synthetic_load(2, days=1, freq="15min")
     path = write_wide_csv(ds, tmp_path / "q.csv")
-    hourly = read_wide_csv(path, resolution="1h")
+    hourly = read_wide_csv(path, opts=ReaderOptions(resolution="1h"))
     assert hourly.sizes["time"] == 24 and hourly.attrs["resolution"] == "1h"
     np.testing.assert_allclose(hourly["load"].values[0], ds["load"].values[:4].mean(axis=0))
 
 
 def test_long_csv_and_parquet(tmp_path: Path) -> None:
     ds = synthetic_load(3, days=2)
-    back = read_long(write_long_csv(ds, tmp_path / "long.csv", tz="America/New_York"), tz="America/New_York")
+    back = read_long(
+        write_long_csv(ds, tmp_path / "long.csv", tz="America/New_York"),
+        opts=ReaderOptions(tz="America/New_York"),
+    )
     np.testing.assert_allclose(back["load"].values, ds["load"].values)
     frame = pd.DataFrame(
         {

@@ -64,12 +64,14 @@ def read_inputs(cfg: DataSourceConfig) -> tuple[xr.Dataset, xr.Dataset, list[Pat
             p for p in d.iterdir() if p.name.startswith(("Load_history", "Load_solution", "temperature_"))
         )
         return load, weather, files
+    from gridai.data.options import ReaderOptions
     from gridai.data.readers import read_wide_csv
 
     if cfg.weather_path is None:
         raise GridAIDataError("data.weather_path is required for kind 'wide_csv'")
-    load = read_wide_csv(cfg.load_path, kind="load", tz=cfg.timezone)
-    weather = read_wide_csv(cfg.weather_path, kind="weather", tz=cfg.timezone)
+    opts = ReaderOptions(tz=cfg.timezone)
+    load = read_wide_csv(cfg.load_path, kind="load", opts=opts)
+    weather = read_wide_csv(cfg.weather_path, kind="weather", opts=opts)
     return load, weather, [Path(cfg.load_path), Path(cfg.weather_path)]
 
 
