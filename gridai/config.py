@@ -169,7 +169,7 @@ def read_yaml(path: str | Path) -> Any:
 M = TypeVar("M", bound=BaseModel)
 
 
-def _format_validation_error(err: ValidationError, source: str) -> str:
+def format_validation_error(err: ValidationError, source: str) -> str:
     lines = []
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"]) or "<root>"
@@ -186,7 +186,7 @@ def parse_config(model: type[M], data: dict[str, Any], source: str = "<dict>") -
         return model.model_validate(data)
     except ValidationError as err:
         keys = [".".join(str(p) for p in e["loc"]) for e in err.errors()]
-        raise GridAIConfigError(_format_validation_error(err, source), file=source, keys=keys) from None
+        raise GridAIConfigError(format_validation_error(err, source), file=source, keys=keys) from None
 
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

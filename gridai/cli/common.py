@@ -21,9 +21,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import pydantic
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 
 from gridai.exceptions import ExitCode, GridAIError
 
@@ -155,14 +157,23 @@ def cli_errors(fn: F) -> F:
         except typer.Exit:
             raise
         except GridAIError as err:
-            console.print(f"[bold red]error:[/] {err.message}", markup=True, highlight=False)
+            console.print(f"[bold red]error:[/] {escape(err.message)}", markup=True, highlight=False)
             raise typer.Exit(int(err.exit_code)) from None
+        except pydantic.ValidationError as err:  # a command-line value assigned to a config field
+            from gridai.config import format_validation_error
+
+            console.print(
+                f"[bold red]error:[/] {escape(format_validation_error(err, 'command-line options'))}",
+                markup=True,
+                highlight=False,
+            )
+            raise typer.Exit(int(ExitCode.BAD_INPUT)) from None
         except KeyboardInterrupt:
             console.print("[bold red]interrupted[/]")
             raise typer.Exit(130) from None
         except Exception as err:  # noqa: BLE001 - the last line of defence: never fail silently
             logger.exception("internal error: %s", err)
-            console.print(f"[bold red]internal error:[/] {type(err).__name__}: {err}")
+            console.print(f"[bold red]internal error:[/] {escape(f"{type(err).__name__}: {err}")}")
             raise typer.Exit(int(ExitCode.INTERNAL)) from None
 
     return wrapper  # type: ignore[return-value]
@@ -170,6 +181,6 @@ def cli_errors(fn: F) -> F:
 
 def fail(message: str, code: ExitCode = ExitCode.BAD_INPUT) -> None:
     """Print ``message`` and exit with ``code``."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     sys.stderr.flush()
     raise typer.Exit(int(code))

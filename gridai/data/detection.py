@@ -106,6 +106,13 @@ def structure(ds: xr.Dataset, var: str, dim: str) -> tuple[list[Finding], Regula
     if out:
         return out, None
     step = _step(ds, time)
+    if ds[var].dtype.kind not in "fiub":
+        sample = ds[var].values.ravel()[:3].tolist()
+        raise GridAIDataError(
+            f"variable {var!r} holds {ds[var].dtype} values (e.g. {sample}), not numbers: "
+            f"expected {var} as floats [{ds[var].attrs.get('units', 'units')}]",
+            series=str(var),
+        )
     x = np.ascontiguousarray(ds[var].transpose(dim, "time").values, dtype="float64")
     if np.shares_memory(x, ds[var].values):  # never write into the caller's buffer
         x = x.copy()
