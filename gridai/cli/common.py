@@ -173,7 +173,7 @@ def cli_errors(fn: F) -> F:
             raise typer.Exit(130) from None
         except Exception as err:  # noqa: BLE001 - the last line of defence: never fail silently
             logger.exception("internal error: %s", err)
-            console.print(f"[bold red]internal error:[/] {escape(f"{type(err).__name__}: {err}")}")
+            console.print(f"[bold red]internal error:[/] {escape(type(err).__name__ + ': ' + str(err))}")
             raise typer.Exit(int(ExitCode.INTERNAL)) from None
 
     return wrapper  # type: ignore[return-value]
