@@ -1,7 +1,8 @@
 """PNG of a restoration plan: fault, de-energised area, shed load and switch changes.
 
 Bus positions come from the network's geodata when every bus has it, otherwise from a
-networkx Kamada-Kawai layout of all branches (closed or not).
+networkx Kamada-Kawai layout of all branches (closed or not). Drawn on a
+``matplotlib.figure.Figure`` with its own Agg canvas: no pyplot, no global backend choice.
 """
 
 from __future__ import annotations
@@ -10,15 +11,13 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib
+import networkx as nx
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import networkx as nx  # noqa: E402
-import numpy as np  # noqa: E402
-
-from gridai.outputs import atomic_path  # noqa: E402
-from gridai.restoration.network import energised_buses, live_sources  # noqa: E402
+from gridai.outputs import atomic_path
+from gridai.restoration.network import energised_buses, live_sources
 
 if TYPE_CHECKING:
     from gridai.restoration.api import RestorationPlan
@@ -42,7 +41,9 @@ def plot_plan(plan: RestorationPlan, path: str | Path) -> Path:
     """Write the plan as a PNG to ``path`` (atomically) and return the path."""
     a = plan.rn.arrays
     pos = _positions(plan)
-    fig, ax = plt.subplots(figsize=(10, 8))
+    fig = Figure(figsize=(10, 8))
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
     changed = set(plan.changed_branches())
     fault_br = set(plan.fault.open_branches)
     for k in range(a.n_branch):
@@ -99,9 +100,6 @@ def plot_plan(plan: RestorationPlan, path: str | Path) -> Path:
     ax.legend(loc="best", fontsize=8)
     ax.set_axis_off()
     out = Path(path)
-    try:
-        with atomic_path(out) as tmp:  # keeps the .png suffix: savefig picks the format by it
-            fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    finally:
-        plt.close(fig)
+    with atomic_path(out) as tmp:  # keeps the .png suffix: savefig picks the format by it
+        fig.savefig(tmp, dpi=110, bbox_inches="tight")
     return out
