@@ -7,7 +7,10 @@ is defined once; a test module that needs one imports it instead of copying it.
 
 from __future__ import annotations
 
+import io
 import json
+import math
+import os
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +34,14 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
 TINY_FORECAST_YAML = REPO_ROOT / "configs" / "forecast" / "tiny.yaml"
 GEFCOM_DIR = REPO_ROOT / "data" / "gefcom2012"
+
+#: Stored regression results (see ``tests/fixtures/regression/README.md``).
+REGRESSION_DIR = FIXTURES / "regression"
+#: ``GRIDAI_REGEN=1`` rewrites the stored regression results instead of comparing with them.
+REGEN_ENV = "GRIDAI_REGEN"
+#: Regression tolerance: relative, with an absolute floor for values that are zero [kW, kWh, pu, currency].
+REGRESSION_RTOL = 1e-6
+REGRESSION_ATOL = 1e-6
 
 #: Type of the ``case33bw`` fixture: each call returns a fresh network.
 NetFactory = Callable[[], "pp.pandapowerNet"]
@@ -180,3 +191,66 @@ def check_dayahead_complete(out: Path, feeders: set[str]) -> dict[str, Any]:
     hidden = [p.name for p in out.iterdir() if p.name.startswith(".") and not p.name.endswith(".lock")]
     assert hidden == [], f"leftover staging directories: {hidden}"
     return dict(json.loads((d / "run.json").read_text()))
+
+
+# ----------------------------------------------------------------------------------- regression
+def _assert_close(stored: Any, current: Any, where: str) -> None:
+    """Equal structure and strings; numbers within :data:`REGRESSION_RTOL` / :data:`REGRESSION_ATOL`."""
+    if isinstance(stored, dict) and isinstance(current, dict):
+        assert sorted(stored) == sorted(current), f"{where}: keys {sorted(stored)} != {sorted(current)}"
+        for key in stored:
+            _assert_close(stored[key], current[key], f"{where}.{key}")
+    elif isinstance(stored, list) and isinstance(current, list):
+        assert len(stored) == len(current), f"{where}: {len(stored)} items stored, {len(current)} now"
+        for i, (a, b) in enumerate(zip(stored, current, strict=True)):
+            _assert_close(a, b, f"{where}[{i}]")
+    elif (
+        isinstance(stored, int | float) and not isinstance(stored, bool) and isinstance(current, int | float)
+    ):
+        assert math.isclose(stored, current, rel_tol=REGRESSION_RTOL, abs_tol=REGRESSION_ATOL), (
+            f"{where}: stored {stored!r}, now {current!r}"
+        )
+    else:
+        assert stored == current, f"{where}: stored {stored!r}, now {current!r}"
+
+
+def _as_text(name: str, result: dict[str, Any] | pd.DataFrame) -> str:
+    if name.endswith(".csv") and isinstance(result, pd.DataFrame):
+        return str(result.to_csv(index=False, lineterminator="\n"))
+    if name.endswith(".json") and isinstance(result, dict):
+        return json.dumps(result, indent=2, sort_keys=True) + "\n"
+    raise TypeError(f"{name}: a DataFrame goes to .csv, a dict to .json")
+
+
+def check_regression(results: dict[str, dict[str, Any] | pd.DataFrame]) -> None:
+    """Compare each result with ``tests/fixtures/regression/<name>`` (a dict as JSON, a DataFrame as CSV).
+
+    Numbers agree within :data:`REGRESSION_RTOL` (absolute floor :data:`REGRESSION_ATOL`), everything
+    else exactly; both sides of a CSV go through the same CSV round trip, so dtypes and time stamps
+    compare as written. With ``GRIDAI_REGEN=1`` the files are rewritten and the test fails: a
+    regenerated result must be reviewed and committed, never passed silently.
+    """
+    texts = {name: _as_text(name, result) for name, result in results.items()}
+    if os.environ.get(REGEN_ENV) == "1":
+        REGRESSION_DIR.mkdir(parents=True, exist_ok=True)
+        for name, text in texts.items():
+            (REGRESSION_DIR / name).write_text(text)
+        pytest.fail(
+            f"{REGEN_ENV}=1: rewrote {', '.join(sorted(texts))} in tests/fixtures/regression/; review "
+            f"`git diff` on them, commit them with the reason for the change, rerun without {REGEN_ENV}",
+            pytrace=False,
+        )
+    for name, text in texts.items():
+        path = REGRESSION_DIR / name
+        if not path.exists():
+            pytest.fail(
+                f"{path.relative_to(REPO_ROOT)} is missing: create it with {REGEN_ENV}=1", pytrace=False
+            )
+        if name.endswith(".csv"):
+            stored = pd.read_csv(io.StringIO(path.read_text()))
+            now = pd.read_csv(io.StringIO(text))
+            pd.testing.assert_frame_equal(
+                now, stored, check_exact=False, rtol=REGRESSION_RTOL, atol=REGRESSION_ATOL, obj=name
+            )
+        else:
+            _assert_close(json.loads(path.read_text()), json.loads(text), name)
