@@ -3,7 +3,7 @@
 Used after dispatch (on the scheduled intervals) and by restoration (on a switching plan):
 set branch states from a :class:`~gridai.grid.topology.FeederArrays` ``closed``
 vector, scale or replace the bus loads, add the planned active-power injections per bus, run
-``pandapower.runpp`` and report voltages, loadings, losses and limit violations.
+the AC power flow (:func:`~gridai.grid.powerflow.power_flow`) and report voltages, loadings, losses and limit violations.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import numpy as np
 import pandapower as pp
 import pandas as pd
 
+from gridai.grid.powerflow import power_flow
 from gridai.grid.topology import FeederArrays
 
 logger = logging.getLogger(__name__)
@@ -160,9 +161,8 @@ class AcChecker:
             net.load["p_mw"] = net.load["p_mw"].to_numpy() * ratio
             net.load["q_mvar"] = net.load["q_mvar"].to_numpy() * ratio
         self._set_injections(p_inj_mw_by_bus or {})
-        try:
-            pp.runpp(net, algorithm="nr", init="flat", numba=self.numba, check_connectivity=True)
-        except pp.LoadflowNotConverged:
+        pf = power_flow(net, algorithm="nr", init="flat", numba=self.numba, check_connectivity=True)
+        if not pf.converged:
             return AcCheckResult(
                 converged=False, violations=["AC power flow did not converge (voltage collapse?)"]
             )

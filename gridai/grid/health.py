@@ -25,6 +25,7 @@ from pydantic import Field
 
 from gridai.config import StrictModel
 from gridai.forecast.quantiles import MEDIAN, quantile_column
+from gridai.grid.powerflow import PowerFlowError, PowerFlowResult, power_flow
 
 logger = logging.getLogger(__name__)
 
@@ -99,22 +100,24 @@ def run_power_flow(
     battery_kw:
         Net battery injection per bus [kW] (discharge > 0, charge < 0).
     """
-    import pandapower as pp
-
     scale_total_load(net, load_kw)
     _set_batteries(net, battery_kw or {})
     row: dict[str, Any] = {"load_kw": load_kw, "battery_kw": float(sum((battery_kw or {}).values()))}
+    warm = bool(getattr(net, "converged", False)) and len(net.res_bus) == len(net.bus)
     try:
-        warm = bool(getattr(net, "converged", False)) and len(net.res_bus) == len(net.bus)
-        pp.runpp(
+        pf = power_flow(
             net,
             algorithm="nr",
             max_iteration=30,
             numba=len(net.bus) > 2000,
             init="results" if warm else "auto",
         )
-    except Exception as err:  # pandapower raises LoadflowNotConverged and others
-        logger.debug("power flow did not converge: %s", err)
+    except PowerFlowError as err:  # a failed power flow is reported like a diverged one
+        pf = PowerFlowResult(
+            converged=False, error_type=str(err.details.get("error_type", "")), message=str(err)
+        )
+    if not pf.converged:
+        logger.debug("power flow did not converge: %s", pf.message)
         row.update(converged=False, flag="not converged")
         return row
     vm = net.res_bus["vm_pu"]

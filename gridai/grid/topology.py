@@ -38,6 +38,7 @@ BUILTIN_NETWORKS: dict[str, Callable[[], pp.pandapowerNet]] = {
     "mv_oberrhein": pn.mv_oberrhein,
 }
 
+
 def load_network(spec: str | Path) -> pp.pandapowerNet:
     """A pandapower network by built-in name, SimBench code or JSON path.
 

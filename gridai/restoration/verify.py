@@ -17,6 +17,7 @@ import numpy as np
 import pandapower as pp
 import pandapower.topology as top
 
+from gridai.grid.powerflow import PowerFlowError, power_flow
 from gridai.restoration.islands import island_problems, with_island_slacks
 from gridai.restoration.network import NO_FAULT, Fault, RestorationNetwork
 from gridai.restoration.sequence import SwitchingStep, apply_steps
@@ -154,10 +155,12 @@ def normal_voltages(rn: RestorationNetwork) -> dict[int, float]:
     if rn.normal_vm_pu is None:
         net, _ = plan_net(rn, NO_FAULT, apply_steps(rn, []), np.ones(rn.arrays.n_bus))
         try:
-            pp.runpp(net, numba=False, max_iteration=30)
-            rn.normal_vm_pu = {int(b): float(x) for b, x in net.res_bus["vm_pu"].dropna().items()}
-        except Exception:  # noqa: BLE001 - pandapower signals non-convergence by exceptions
-            rn.normal_vm_pu = {}
+            converged = power_flow(net, numba=False, max_iteration=30).converged
+        except PowerFlowError:
+            converged = False
+        rn.normal_vm_pu = (
+            {int(b): float(x) for b, x in net.res_bus["vm_pu"].dropna().items()} if converged else {}
+        )
     return rn.normal_vm_pu
 
 
@@ -169,10 +172,12 @@ def _ac_checks(
         v.checks["ac_power_flow"] = True
         return
     try:
-        pp.runpp(net, numba=False, max_iteration=30)
-    except Exception as err:  # noqa: BLE001 - pandapower signals non-convergence by exceptions
+        failure = power_flow(net, numba=False, max_iteration=30).error_type  # "" when converged
+    except PowerFlowError as err:  # reported like non-convergence, with pandapower's error type
+        failure = str(err.details.get("error_type", "PowerFlowError"))
+    if failure:
         v.checks["ac_power_flow"] = False
-        v.problems.append(f"AC power flow does not converge ({type(err).__name__})")
+        v.problems.append(f"AC power flow does not converge ({failure})")
         return
     v.checks["ac_power_flow"] = True
     if slacks:
