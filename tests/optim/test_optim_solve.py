@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pyomo.environ as pyo
@@ -134,8 +135,10 @@ def test_mixed_thread_requests_in_one_process_all_solve() -> None:
     """HiGHS sizes one thread pool per process at its first run; highspy 1.16 fails every later
     run that asks for another count ("Not Set"). Found when a default-threads dispatch made the
     day-ahead job's threads=1 solves fail. Run in a fresh process: this one's pool is already sized."""
+    here = Path(__file__).resolve().parent  # import this module (and its support import) as pytest does
     code = (
-        "from tests.optim.test_optim_solve import _knapsack\n"
+        f"import sys; sys.path[:0] = [{str(here)!r}, {str(here.parent)!r}]\n"
+        "from test_optim_solve import _knapsack\n"
         "from gridai.optim.solve import SolveOptions, solve_model\n"
         "for t in (None, 1, 2, None, 1):\n"
         "    r = solve_model(_knapsack(), SolveOptions(threads=t))\n"
