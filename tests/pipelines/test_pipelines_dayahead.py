@@ -233,9 +233,9 @@ def test_fault_output_directory_not_writable(dayahead_inputs: dict[str, Path], t
 def test_bad_date_and_date_outside_data(dayahead_inputs: dict[str, Path], tmp_path: Path) -> None:
     res = run_day_ahead(dayahead_cfg(dayahead_inputs), "2009-01-01", tmp_path)
     assert res.exit_code == ExitCode.BAD_INPUT
-    doc = json.loads((tmp_path / "2009-01-01" / "run.json").read_text())
+    doc = json.loads((tmp_path / "2009-01-01.run.failed.json").read_text())
     assert doc["status"] == "bad_input" and "2009-01-01" in doc["error"]["message"]
-    assert sorted(p.name for p in (tmp_path / "2009-01-01").iterdir()) == ["run.json"]
+    assert not (tmp_path / "2009-01-01").exists(), "a failed run does not look as if D had run"
 
 
 def test_failure_after_success_keeps_outputs(
@@ -249,6 +249,10 @@ def test_failure_after_success_keeps_outputs(
     res = run_dayahead(bad, out)
     assert res.exit_code == ExitCode.BAD_INPUT
     assert (out / DAYAHEAD_DAY / "schedules.csv").read_bytes() == before
-    failed = json.loads((out / DAYAHEAD_DAY / "run.failed.json").read_text())
+    failed = json.loads((out / f"{DAYAHEAD_DAY}.run.failed.json").read_text())
     assert failed["status"] == "bad_input" and "missing.csv" in failed["error"]["message"]
     assert json.loads((out / DAYAHEAD_DAY / "run.json").read_text())["status"] == "ok"
+    assert not (out / DAYAHEAD_DAY / "run.failed.json").exists(), "the published run is left untouched"
+    # the next good run of D publishes and clears the failure record
+    assert run_dayahead(dayahead_cfg(dayahead_inputs), out).exit_code in (ExitCode.OK, ExitCode.FALLBACK)
+    assert not (out / f"{DAYAHEAD_DAY}.run.failed.json").exists()

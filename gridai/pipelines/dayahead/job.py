@@ -17,8 +17,8 @@ Exit codes (``run.json`` ``exit_code``/``status``): 0 ok; 1 finished with fallba
 forecast, idle or time-out schedule, tracking store unreachable); 2 bad input or config (data
 files missing/malformed, D not in the data, output directory not writable); 3 a feeder has
 no feasible dispatch and ``dispatch.idle_on_failure`` is false; 4 internal error. A failed
-run never replaces published outputs: its ``run.json`` goes to ``<out>/D/run.failed.json`` when
-``<out>/D`` exists, else ``<out>/D`` is created holding only ``run.json``.
+run never replaces published outputs and never creates ``<out>/D``: its record goes to
+``<out>/D.run.failed.json`` beside them (removed by the next successful run of D).
 """
 
 from __future__ import annotations
@@ -98,6 +98,7 @@ def run_day_ahead(
     out.open()
     try:
         code = _run(cfg, ts, out, manifest, dask_client, mlflow_client, mlflow_error, config_path, progress)
+        publish.clear_failure(out)
         return DayAheadResult(code, out.final, manifest)
     except GridAIError as err:
         logger.error("day-ahead %s failed: %s", d, err)

@@ -237,22 +237,29 @@ def report_data(
     )
 
 
+def failure_record(out: OutputDir) -> Path:
+    """Where a failed run of D is recorded: ``<out>/D.run.failed.json``, beside ``<out>/D``, never in it."""
+    return out.root / f"{out.name}.run.failed.json"
+
+
 def write_failure(out: OutputDir, manifest: RunManifest) -> Path | None:
-    """Record a failed run without touching published outputs (see :mod:`gridai.pipelines.dayahead.job`)."""
+    """Record a failed run beside the outputs: published ``<out>/D`` (if any) is left untouched,
+    and no ``<out>/D`` is created, so a failed run never looks as if D had run."""
     try:
-        if out.final.is_dir():
-            manifest.write(out.final / "run.failed.json")
-            return out.final
-        if not out.staging.is_dir():
-            return None
-        for p in out.staging.iterdir():
-            if p.is_file():
-                p.unlink()
-        manifest.write(out.path("run.json"))
-        return out.publish()
+        path = failure_record(out)
+        manifest.write(path)
+        return path
     except OSError as err:
         logger.error("could not record the failed run in %s: %s", out.root, err)
         return None
+
+
+def clear_failure(out: OutputDir) -> None:
+    """Remove the failure record of an earlier run of D once D has been published."""
+    try:
+        failure_record(out).unlink(missing_ok=True)
+    except OSError as err:
+        logger.warning("could not remove %s: %s", failure_record(out), err)
 
 
 def log_to_mlflow(store: Any, manifest: RunManifest, out_dir: Path) -> None:
