@@ -12,9 +12,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 
 from gridai.dispatch.testing import daily_profile_kw, make_forecast
+
+pytestmark = pytest.mark.slow  # every test starts a real gridai process: ~4-5 s each on 2 cores
 
 
 def _gridai(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -145,7 +145,6 @@ def test_write_forecast_atomic(fitted: dict, data: tuple, tmp_path: Path) -> Non
     back.close()
 
 
-@pytest.mark.slow
 def test_network_deterministic_on_cpu(fitted: dict, data: tuple, tiny_cfg: ForecastConfig) -> None:
     load, weather = data
     again = make_forecaster(tiny_cfg).fit(load, weather, end=pd.Timestamp("2023-03-25"))

@@ -118,6 +118,7 @@ def test_not_a_network_is_a_clear_error(tmp_path: Path, text: str, match: str) -
     assert str(path) in err.value.message
 
 
+@pytest.mark.slow
 def test_restore_cli_refuses_the_payload_with_exit_2(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     nested = {

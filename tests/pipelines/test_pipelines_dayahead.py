@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import xarray as xr
 
 from gridai.exceptions import ExitCode
@@ -67,6 +68,7 @@ def test_run_writes_every_output_and_rerun_is_identical(
 
 
 # ---------------------------------------------------------------------------------- fault injection
+@pytest.mark.slow
 def test_fault_killed_while_writing_outputs_keeps_previous(
     dayahead_reference: Path, dayahead_inputs: dict[str, Path], tmp_path: Path
 ) -> None:

@@ -102,7 +102,6 @@ def test_day_ahead_job_writes_readiness_and_reports_it(
     assert "restoration_readiness.csv" in res.manifest.outputs
 
 
-@pytest.mark.slow
 def test_feeder_batteries_carry_islands_with_the_energy_left_at_the_peak(case33bw: NetFactory) -> None:
     """case33bw's feeder-head fault (line 0) restores nothing from ties; a 400 kW / 800 kWh battery
     at bus 17 can carry an island with what its schedule leaves at the peak."""

@@ -220,7 +220,6 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------ tracking
-@pytest.mark.slow
 def test_run_logged_to_mlflow_once_per_day(tmp_path: Path) -> None:
     from mlflow import MlflowClient
 
