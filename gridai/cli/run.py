@@ -64,11 +64,12 @@ def day_ahead(
     """
     from gridai.config import load_config
     from gridai.pipelines.dayahead.config import DayAheadConfig
-    from gridai.pipelines.dayahead.job import parse_day, run_day_ahead
+    from gridai.pipelines.dayahead.job import check_feeder_networks, parse_day, run_day_ahead
     from gridai.pipelines.distributed import dask_client
 
     cfg = load_config(DayAheadConfig, config)
     parse_day(date)
+    check_feeder_networks(cfg, config)  # before a champion is trained or any data is read
     if scheduler:
         cfg.dask.scheduler = scheduler
     if workers:

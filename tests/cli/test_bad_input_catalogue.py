@@ -217,11 +217,8 @@ CASES += [
     pytest.param(_run_with("health: {peak_intervals: 0}\n", "peak_intervals"), id="option-run-zero-peak-intervals"),
     pytest.param(_run_with("dask: {n_workers: 0}\n", "n_workers"), id="option-run-zero-workers"),
     pytest.param(_run_with("dask: {connect_timeout_s: 1.0e9}\n", "connect_timeout_s"), id="option-run-unbounded-connect-timeout"),
-    pytest.param(
-        _run_with("feeders: [{name: f1, series: zone_1, network: no_such_grid}]\n", "no_such_grid"),
-        id="option-run-unknown-network",
-        marks=pytest.mark.xfail(strict=True, reason="networks are checked only after the forecast, and the failed run record replaces OUT/D/run.json"),
-    ),
+    pytest.param(_run_with("feeders: [{name: f1, series: zone_1, network: no_such_grid}]\n", "no_such_grid", "feeders[0].network"), id="option-run-unknown-network"),
+    pytest.param(_run_with("feeders: [{name: f1, series: zone_1, network: case33bw, batteries: [{name: b, bus: 999}]}]\n", "999", "feeders[0].batteries[0].bus"), id="option-run-battery-bus-not-in-network"),
 ]  # fmt: skip
 
 

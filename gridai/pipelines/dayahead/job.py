@@ -61,6 +61,43 @@ def parse_day(day: str) -> pd.Timestamp:
     return pd.Timestamp(parse_iso_date(day, "--date"))
 
 
+def check_feeder_networks(cfg: DayAheadConfig, source: str | Path | None = None) -> None:
+    """Check, before any data is read or model trained, that every feeder's network loads and
+    every battery sits on a bus of it.
+
+    Raises
+    ------
+    GridAIConfigError
+        Names the feeder, the key and what would be right (exit 2, nothing written).
+    """
+    from gridai.exceptions import GridAIConfigError, GridAIDataError
+    from gridai.grid.topology import load_network
+
+    buses: dict[str, set[int]] = {}
+    where = f"config {source}: " if source else ""
+
+    def bus_set(feeder: str, spec: str, key: str) -> set[int]:
+        if spec not in buses:
+            try:
+                buses[spec] = {int(b) for b in load_network(spec).bus.index}
+            except GridAIDataError as err:
+                raise GridAIConfigError(f"{where}feeder {feeder}: {key}: {err.message}", keys=[key]) from None
+        return buses[spec]
+
+    for i, spec in enumerate(cfg.feeders):
+        known = bus_set(spec.name, spec.network, f"feeders[{i}].network")
+        for j, battery in enumerate(spec.batteries):
+            if battery.bus is not None and int(battery.bus) not in known:
+                raise GridAIConfigError(
+                    f"{where}feeder {spec.name}: feeders[{i}].batteries[{j}].bus {battery.bus} is not a bus of "
+                    f"network {spec.network!r} (buses {min(known)}..{max(known)})",
+                    keys=[f"feeders[{i}].batteries[{j}].bus"],
+                )
+    if cfg.synthetic_feeders is not None:
+        for k, network in enumerate(cfg.synthetic_feeders.networks):
+            bus_set("synthetic", network, f"synthetic_feeders.networks[{k}]")
+
+
 def run_day_ahead(
     cfg: DayAheadConfig,
     day: str,
@@ -90,6 +127,7 @@ def run_day_ahead(
         ``out_root`` cannot be written (nothing else was done; exit code 2).
     """
     ts = parse_day(day)
+    check_feeder_networks(cfg, config_path)
     d = ts.strftime("%Y-%m-%d")
     manifest = RunManifest(job="day-ahead", date=d)
     manifest.config = {"digest": _config_digest(cfg), "path": str(config_path) if config_path else None}
