@@ -14,6 +14,12 @@ voltage magnitudes ``w[s,j,t]`` [pu^2]:
   overestimate of voltage, about 0.007 pu at 150 % load on case33bw)
 * thermal limits: the inscribed regular octagon of the circle ``P^2 + Q^2 <= S_max^2``:
   ``|P cos(a) + Q sin(a)| <= S_max cos(pi/8)``, ``a in {0, pi/4, pi/2, 3pi/4}`` [kVA]
+
+The equations every LinDistFlow builder shares (this vectorised one for dispatch, in kW, and
+the restoration MILP's per-element one, in pu, with its switch-dependent big-M terms) are
+written once, at the top of this module: :func:`branch_incidence` (power balance),
+:func:`voltage_drop_coefficients` (voltage drop, with off-nominal taps) and the octagon
+(:data:`OCTAGON_APOTHEM`, :func:`octagon_facets`, :func:`octagon_limits`, :func:`in_octagon`).
 """
 
 from __future__ import annotations
@@ -29,6 +35,85 @@ from gridai.optim.linear import LinearModel, RowFamily, VarBlock
 
 if TYPE_CHECKING:  # pandapower (behind topology) takes seconds to import: only when networks are used
     from gridai.grid.topology import FeederArrays
+
+# -- the equations shared by every LinDistFlow builder ----------------------------------------
+
+#: Apothem of the regular octagon inscribed in the unit circle [-]: its eight facets lie at
+#: ``S cos(pi/8)`` from the origin, so the octagon lies inside ``P^2 + Q^2 <= S^2`` and cuts at
+#: most ``1 - cos(pi/8)`` = 7.6 % off the rating (in the directions normal to a facet).
+OCTAGON_APOTHEM = float(np.cos(np.pi / 8))
+
+
+def octagon_facets() -> tuple[tuple[float, float], ...]:
+    """Facet normals ``(cos a, sin a)``, ``a = 0, pi/4, pi/2, 3pi/4``, of the inscribed octagon.
+
+    The regular octagon inscribed in ``P^2 + Q^2 <= S^2`` is the four two-sided rows
+    ``|cos(a) P + sin(a) Q| <= S cos(pi/8)`` [unit of S]. Components below 1e-12
+    (``cos(pi/2)``, ``sin(0)``) are exactly 0.
+    """
+    out = []
+    for ang in np.arange(4) * np.pi / 4:
+        c, s = float(np.cos(ang)), float(np.sin(ang))
+        out.append((c if abs(c) > 1e-12 else 0.0, s if abs(s) > 1e-12 else 0.0))
+    return tuple(out)
+
+
+def octagon_limits(s_max: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    """The same octagon with integer coefficients: ``(axis, diagonal)`` limits [unit of S].
+
+    ``|P| <= axis``, ``|Q| <= axis`` (facets ``a = 0, pi/2``) and ``|P| + |Q| <= diagonal``
+    (facets ``a = pi/4, 3pi/4`` times ``sqrt(2)``), with ``axis = S cos(pi/8)`` and
+    ``diagonal = sqrt(2) S cos(pi/8)``.
+    """
+    s = np.asarray(s_max, dtype=float)
+    return s * OCTAGON_APOTHEM, np.sqrt(2.0) * s * OCTAGON_APOTHEM
+
+
+def in_octagon(p: float, q: float, s_max: float) -> bool:
+    """``(P, Q)`` lies in the inscribed octagon of ``P^2 + Q^2 <= S^2`` (same units)."""
+    axis, diagonal = octagon_limits(s_max)
+    return bool(max(abs(p), abs(q)) <= axis and abs(p) + abs(q) <= diagonal)
+
+
+def branch_incidence(f: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bus-branch incidence of the LinDistFlow power balance (lossless).
+
+    The balance at bus ``i`` is ``sum_{k: t_k = i} P_k - sum_{k: f_k = i} P_k + P_source,i =
+    P_load,i`` (the same for ``Q``) with ``P_k`` the flow of branch ``k`` from ``f_k`` to ``t_k``
+    [kW or pu]: a flow enters its to-bus (+1) and leaves its from-bus (-1).
+
+    Returns
+    -------
+    bus, branch, sign
+        One entry per branch end: ``(t_k, k, +1)`` for every ``k``, then ``(f_k, k, -1)``.
+    """
+    f = np.asarray(f, dtype=np.int64)
+    t = np.asarray(t, dtype=np.int64)
+    k = np.arange(len(f), dtype=np.int64)
+    return np.concatenate([t, f]), np.concatenate([k, k]), np.repeat([1.0, -1.0], len(f))
+
+
+def voltage_drop_coefficients(
+    r_pu: np.ndarray, x_pu: np.ndarray, tau2: np.ndarray | float, p_base: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Coefficients of LinDistFlow's voltage drop along each branch ``k`` from bus ``f`` to ``t``.
+
+    ``U_t - U_f / tau2_k + 2 (r_k P_k + x_k Q_k) / p_base = 0``
+
+    (Baran & Wu 1989, loss terms dropped), with ``U`` the squared voltage magnitudes [pu^2],
+    ``tau2`` the squared off-nominal tap ratio at the ``f`` end [-] (1 without a tap), ``r, x``
+    on the system base [pu] and ``P, Q`` the flow from ``f`` to ``t`` in units of ``p_base``:
+    1 for pu, ``1000 s_base_mva`` for kW / kvar.
+
+    Returns
+    -------
+    c_ut, c_uf, c_p, c_q
+        Per branch: ``c_ut U_t + c_uf U_f + c_p P + c_q Q = 0``.
+    """
+    r = np.asarray(r_pu, dtype=float)
+    x = np.asarray(x_pu, dtype=float)
+    inv_tau2 = 1.0 / np.broadcast_to(np.asarray(tau2, dtype=float), r.shape)
+    return np.ones(r.shape), -inv_tau2, 2.0 * r / p_base, 2.0 * x / p_base
 
 
 @dataclass
@@ -206,12 +291,11 @@ def add_lindistflow(
         )
         s_i = np.arange(n_s)[:, None, None]
         t_i = np.arange(n_t)[None, None, :]
-        child = rf.local(rf.child)[None, :, None]
-        parent = rf.local(rf.parent)[None, :, None]
-        rows_in = (s_i * n_n + child) * n_t + t_i
-        rows_out = (s_i * n_n + parent) * n_t + t_i
-        m.extend_rows(fam, np.broadcast_to(rows_in, flow.shape), flow.idx, 1.0)
-        m.extend_rows(fam, np.broadcast_to(rows_out, flow.shape), flow.idx, -1.0)
+        bus, k, sign = branch_incidence(rf.local(rf.parent), rf.local(rf.child))
+        rows = (s_i * n_n + bus[None, :, None]) * n_t + t_i
+        shape = (n_s, len(k), n_t)
+        coefs = np.broadcast_to(sign[None, :, None], shape).ravel()
+        m.extend_rows(fam, np.broadcast_to(rows, shape), flow.idx[:, k, :], coefs)
         rows_src = (s_i * n_n + src_loc[None, :, None]) * n_t + t_i
         m.extend_rows(fam, np.broadcast_to(rows_src, src.shape), src.idx, 1.0)
         fams.append(fam)
@@ -233,16 +317,15 @@ def add_lindistflow(
         0.0,
         description="grid exchange at the feeder head",
     )
-    # voltage drop
-    r = a.r_pu[rf.branch][None, :, None]
-    x = a.x_pu[rf.branch][None, :, None]
+    # voltage drop along each tree branch, parent -> child (no taps: tau2 = 1)
+    c_ut, c_uf, c_p, c_q = voltage_drop_coefficients(a.r_pu[rf.branch], a.x_pu[rf.branch], 1.0, base_kw)
     m.add_rows(
         f"{prefix}_voltage",
         [
-            (1.0, w.idx[:, rf.local(rf.child), :]),
-            (-1.0, w.idx[:, rf.local(rf.parent), :]),
-            (2.0 * r / base_kw, p.idx),
-            (2.0 * x / base_kw, q.idx),
+            (c_ut[None, :, None], w.idx[:, rf.local(rf.child), :]),
+            (c_uf[None, :, None], w.idx[:, rf.local(rf.parent), :]),
+            (c_p[None, :, None], p.idx),
+            (c_q[None, :, None], q.idx),
         ],
         0.0,
         0.0,
@@ -253,11 +336,10 @@ def add_lindistflow(
         s_max = 1000.0 * a.s_max_mva[rf.branch]
         fin = np.isfinite(s_max) & (s_max > 0)
         if fin.any():
-            lim = (s_max[fin] * np.cos(np.pi / 8))[None, :, None]
+            lim = (s_max[fin] * OCTAGON_APOTHEM)[None, :, None]
             names = [f"{a.kind[k]} {a.element[k]}" for k in rf.branch[fin]]
-            for j, ang in enumerate(np.arange(4) * np.pi / 4):
-                cos_a, sin_a = np.cos(ang), np.sin(ang)
-                terms = [(c, blk.idx[:, fin, :]) for c, blk in ((cos_a, p), (sin_a, q)) if abs(c) > 1e-12]
+            for j, (cos_a, sin_a) in enumerate(octagon_facets()):
+                terms = [(c, blk.idx[:, fin, :]) for c, blk in ((cos_a, p), (sin_a, q)) if c != 0.0]
                 m.add_rows(
                     f"{prefix}_thermal_{j}",
                     terms,

@@ -12,9 +12,8 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
+from gridai.grid.lindistflow import in_octagon
 from gridai.restoration.network import Fault, RestorationNetwork
-
-_OCTAGON = float(np.cos(np.pi / 8))
 
 
 def _tree_feasible(rn: RestorationNetwork, closed: np.ndarray, live: list[int]) -> tuple[bool, np.ndarray]:
@@ -43,10 +42,8 @@ def _tree_feasible(rn: RestorationNetwork, closed: np.ndarray, live: list[int]) 
             k = g.edges[u, v]["k"]
             tau2 = rn.tau2[k] if a.f[k] == u else 1.0 / rn.tau2[k]
             uu[v] = uu[u] / tau2 - 2.0 * (a.r_pu[k] * p[v] + a.x_pu[k] * q[v])
-            lim = rn.rating_mva[k] / a.s_base_mva * _OCTAGON
-            if np.isfinite(lim) and (
-                max(abs(p[v]), abs(q[v])) > lim or abs(p[v]) + abs(q[v]) > np.sqrt(2) * lim
-            ):
+            rating_pu = rn.rating_mva[k] / a.s_base_mva
+            if np.isfinite(rating_pu) and not in_octagon(p[v], q[v], rating_pu):
                 ok = False
         if any(val < u_lo - 1e-12 or val > u_hi + 1e-12 for key, val in uu.items() if key != s):
             ok = False

@@ -27,13 +27,11 @@ import pandapower as pp
 import pyomo.environ as pyo
 
 from gridai.exceptions import GridAIDataError
+from gridai.grid.lindistflow import octagon_limits
 from gridai.grid.topology import FeederArrays
 from gridai.restoration.config import RestorationConfig
 
 logger = logging.getLogger(__name__)
-
-#: Inner octagon of the circle P^2 + Q^2 <= S^2 (as for line ratings in model.py).
-_OCTAGON = float(np.cos(np.pi / 8))
 
 
 @dataclass(frozen=True)
@@ -144,14 +142,15 @@ def add_island_limits(m: pyo.ConcreteModel, p_max_pu: np.ndarray, s_max_pu: np.n
     ``0 <= P_u <= P_max delta_u``; ``|Q_u| <= S cos(pi/8) delta_u``,
     ``|P_u| + |Q_u| <= sqrt(2) S cos(pi/8) delta_u`` (``|Q_u| <= P_max delta_u`` without a rating)
     [pu]. Needs ``m.IU``, ``m.delta_u``, ``m.Pi`` and ``m.Qi`` (see ``model.add_power_balance``)."""
-    q_cap = np.where(np.isfinite(s_max_pu), s_max_pu * _OCTAGON, p_max_pu)
+    axis, diagonal = octagon_limits(s_max_pu)  # the inverter's kVA circle as an inner octagon
+    q_cap = np.where(np.isfinite(s_max_pu), axis, p_max_pu)
     m.island_p = pyo.Constraint(m.IU, rule=lambda m, k: m.Pi[k] <= float(p_max_pu[k]) * m.delta_u[k])
     m.island_p_pos = pyo.Constraint(m.IU, rule=lambda m, k: m.Pi[k] >= 0.0)
     m.island_q_pos = pyo.Constraint(m.IU, rule=lambda m, k: m.Qi[k] <= float(q_cap[k]) * m.delta_u[k])
     m.island_q_neg = pyo.Constraint(m.IU, rule=lambda m, k: -m.Qi[k] <= float(q_cap[k]) * m.delta_u[k])
     rated = [k for k in m.IU if np.isfinite(s_max_pu[k])]
     m.IUR = pyo.Set(initialize=rated)
-    s_oct = {k: float(np.sqrt(2.0) * s_max_pu[k] * _OCTAGON) for k in rated}
+    s_oct = {k: float(diagonal[k]) for k in rated}
     m.island_s_pos = pyo.Constraint(m.IUR, rule=lambda m, k: m.Pi[k] + m.Qi[k] <= s_oct[k] * m.delta_u[k])
     m.island_s_neg = pyo.Constraint(m.IUR, rule=lambda m, k: m.Pi[k] - m.Qi[k] <= s_oct[k] * m.delta_u[k])
 

@@ -4,6 +4,8 @@ Notation (per unit on ``s_base_mva`` unless stated): ``x_a`` branch closed (bina
 branches ``a``); ``gamma_c`` section ``c`` is the root of a de-energised tree (binary);
 ``e_c`` section energised; ``s_i`` load of bus ``i`` served (binary when sheddable);
 ``F_a`` commodity flow; ``P_a, Q_a`` branch flows from ``f`` to ``t``; ``U_i`` squared voltage.
+LinDistFlow's balance, voltage drop and octagon come from :mod:`gridai.grid.lindistflow` (the
+dispatch builder uses the same); the switch terms (big-M on open branches, energisation) are here.
 
 Radiality uses a virtual root joined to every source section (fixed) and, through ``gamma_c``,
 to any other section. Single-commodity flow from the root reaches every section, so the
@@ -20,14 +22,14 @@ import networkx as nx
 import numpy as np
 import pyomo.environ as pyo
 
+from gridai.grid.lindistflow import branch_incidence, octagon_limits, voltage_drop_coefficients
 from gridai.restoration.config import SwitchType
 from gridai.restoration.islands import add_island_limits, add_island_voltage
 from gridai.restoration.network import NO_FAULT, Fault, RestorationNetwork, sections
+from gridai.restoration.valid_inequalities import add_flow_direction
 
 #: Switch type whose operation cost and time a unit's black start takes (done from the control room).
 ISLAND_START_TYPE: SwitchType = "remote"
-# Inner octagon of the circle P^2 + Q^2 <= S^2: the regular octagon inscribed has apothem S cos(pi/8).
-_OCTAGON = float(np.cos(np.pi / 8))
 
 
 @dataclass
@@ -334,9 +336,8 @@ def add_power_balance(m: pyo.ConcreteModel, d: MilpData) -> None:
         units_at.setdefault(int(b), []).append(k)
     into: dict[int, list[int]] = {i: [] for i in range(d.n_bus)}
     out: dict[int, list[int]] = {i: [] for i in range(d.n_bus)}
-    for j in m.A:
-        out[int(d.f[j])].append(j)
-        into[int(d.t[j])].append(j)
+    for i, j, sign in zip(*branch_incidence(d.f, d.t), strict=True):
+        (into if sign > 0 else out)[int(i)].append(int(j))
     src = set(d.sources.tolist())
 
     def balance(var: pyo.Var, gen: pyo.Var, unit: pyo.Var, load: np.ndarray) -> pyo.Constraint:
@@ -368,42 +369,41 @@ def add_branch_limits(m: pyo.ConcreteModel, d: MilpData) -> None:
     m.open_p_neg = pyo.Constraint(m.OA, rule=lambda m, j: -m.P[j] <= big_p * m.x[j])
     m.open_q_pos = pyo.Constraint(m.OA, rule=lambda m, j: m.Q[j] <= big_q * m.x[j])
     m.open_q_neg = pyo.Constraint(m.OA, rule=lambda m, j: -m.Q[j] <= big_q * m.x[j])
-    rated = [
-        j for j in range(len(d.branches)) if np.isfinite(d.rating_pu[j]) and d.rating_pu[j] * _OCTAGON < big
-    ]
+    axis, diagonal = octagon_limits(d.rating_pu)
+    rated = [j for j in range(len(d.branches)) if np.isfinite(d.rating_pu[j]) and axis[j] < big]
     m.RA = pyo.Set(initialize=rated)
     for j in rated:
-        lim = float(d.rating_pu[j] * _OCTAGON)
+        lim = float(axis[j])
         m.P[j].setlb(-lim)
         m.P[j].setub(lim)
         m.Q[j].setlb(-lim)
         m.Q[j].setub(lim)
-    corners = [(1, 1), (1, -1), (-1, 1), (-1, -1)]
+    corners = [(1, 1), (1, -1), (-1, 1), (-1, -1)]  # |P| + |Q| <= diagonal, one row per sign pattern
     m.K4 = pyo.Set(initialize=range(4))
     m.thermal = pyo.Constraint(
         m.RA,
         m.K4,
-        rule=lambda m, j, k: (
-            corners[k][0] * m.P[j] + corners[k][1] * m.Q[j] <= float(np.sqrt(2.0) * d.rating_pu[j] * _OCTAGON)
-        ),
+        rule=lambda m, j, k: corners[k][0] * m.P[j] + corners[k][1] * m.Q[j] <= float(diagonal[j]),
     )
 
 
 def add_voltage(m: pyo.ConcreteModel, d: MilpData) -> None:
-    """LinDistFlow voltage drop, relaxed on open branches (big-M):
-    ``|U_f / tau2 - U_t - 2 (r_a P_a + x_a Q_a)| <= M (1 - x_a)`` [pu^2], equality on fixed
-    branches; ``(v_min + margin)^2 <= U_i <= (v_max - margin)^2``; ``U = v_set^2`` at live sources."""
+    """LinDistFlow voltage drop (:func:`~gridai.grid.lindistflow.voltage_drop_coefficients`, pu),
+    relaxed on open branches (big-M): ``|U_f / tau2 - U_t - 2 (r_a P_a + x_a Q_a)| <= M (1 - x_a)``
+    [pu^2], equality on fixed branches; ``(v_min + margin)^2 <= U_i <= (v_max - margin)^2``;
+    ``U = v_set^2`` at live sources."""
     m.U = pyo.Var(range(d.n_bus), bounds=(d.u_min, d.u_max))
     for i in d.sources.tolist():
         m.U[i].setlb(None)
         m.U[i].setub(None)
         m.U[i].fix(float(d.u_source[i]))
+    c_ut, c_uf, c_p, c_q = voltage_drop_coefficients(d.r, d.x, d.tau2, 1.0)
 
-    def drop(m: pyo.ConcreteModel, j: int) -> pyo.Expression:
+    def drop(m: pyo.ConcreteModel, j: int) -> pyo.Expression:  # minus the shared row: sending end first
         return (
-            m.U[int(d.f[j])] / float(d.tau2[j])
-            - m.U[int(d.t[j])]
-            - 2.0 * (float(d.r[j]) * m.P[j] + float(d.x[j]) * m.Q[j])
+            -float(c_uf[j]) * m.U[int(d.f[j])]
+            - float(c_ut[j]) * m.U[int(d.t[j])]
+            - (float(c_p[j]) * m.P[j] + float(c_q[j]) * m.Q[j])
         )
 
     big = [float(d.u_max / d.tau2[j] - d.u_min) for j in range(len(d.branches))]
@@ -431,62 +431,9 @@ def add_objective(m: pyo.ConcreteModel, d: MilpData) -> None:
     m.obj = pyo.Objective(expr=served - d.op_weight * operations(m, d), sense=pyo.maximize)
 
 
-def _electrical_distance(d: MilpData, weight: np.ndarray) -> np.ndarray:
-    """Shortest path length by ``weight`` (>= 0) from any live source or grid-forming unit to each
-    bus over the active branches (``inf`` where none reaches)."""
-    g = nx.Graph()
-    g.add_nodes_from(range(d.n_bus))
-    for f, t, w in sorted(zip(d.f.tolist(), d.t.tolist(), np.maximum(weight, 0.0).tolist(), strict=True),
-                          key=lambda e: -e[2]):  # fmt: skip
-        g.add_edge(f, t, w=w)  # parallel branches: the lowest weight is added last and kept
-    out = np.full(d.n_bus, np.inf)
-    roots = set(d.sources.tolist()) | set(d.island_bus.tolist())
-    for i, v in nx.multi_source_dijkstra_path_length(g, roots, weight="w").items():
-        out[i] = v
-    return out
-
-
-def add_flow_direction(m: pyo.ConcreteModel, d: MilpData) -> None:
-    """Valid inequalities for pure loads (``p, q >= 0``, no taps), where power flows away from the
-    source along the tree orientation and voltage only falls along it. They cut off fractional
-    topologies whose big-M voltage slack hides the drop; every integer plan satisfies them.
-
-    Direction: ``P_a, Q_a <= M b^ft_a`` and ``-P_a, -Q_a <= M b^tf_a`` [pu].
-    Distance budget: ``(R_f + r_a) P_a + (X_f + x_a) Q_a <= (U_src - U_min) / 2 b^ft_a`` with
-    ``R_f, X_f`` the least resistance/reactance from any live source to ``f`` (and mirrored for
-    ``t -> f``) [pu]: every branch upstream carries at least ``P_a``.
-    Headroom: ``2 (r_a P_a + x_a Q_a) <= U_f - U_min`` and ``-2 (r_a P_a + x_a Q_a) <= U_t - U_min``
-    [pu^2]: the receiving end stays above the limit.
-    Measured on case33bw's worst fault (line 1): 832 -> 36 branch-and-bound nodes.
-    """
-    if not d.pure_loads or not len(m.OA):
-        return
-    rd = _electrical_distance(d, d.r)
-    xd = _electrical_distance(d, d.x)
-    budget = 0.5 * (float(np.nanmax(np.concatenate([d.u_source[d.sources], d.island_u]))) - d.u_min)
-    m.dir_p_ft = pyo.Constraint(m.OA, rule=lambda m, j: m.P[j] <= d.flow_cap_p * m.bf[j])
-    m.dir_p_tf = pyo.Constraint(m.OA, rule=lambda m, j: -m.P[j] <= d.flow_cap_p * m.bt[j])
-    m.dir_q_ft = pyo.Constraint(m.OA, rule=lambda m, j: m.Q[j] <= d.flow_cap_q * m.bf[j])
-    m.dir_q_tf = pyo.Constraint(m.OA, rule=lambda m, j: -m.Q[j] <= d.flow_cap_q * m.bt[j])
-
-    def distance_budget(m: pyo.ConcreteModel, j: int, sign: int) -> object:
-        send = int(d.f[j]) if sign > 0 else int(d.t[j])
-        rr, xx = rd[send] + float(d.r[j]), xd[send] + float(d.x[j])
-        if not (np.isfinite(rr) and np.isfinite(xx)) or rr + xx <= 0:
-            return pyo.Constraint.Skip
-        return sign * (rr * m.P[j] + xx * m.Q[j]) <= budget * (m.bf[j] if sign > 0 else m.bt[j])
-
-    def drop(m: pyo.ConcreteModel, j: int) -> pyo.Expression:
-        return 2.0 * (float(d.r[j]) * m.P[j] + float(d.x[j]) * m.Q[j])
-
-    m.v_budget_ft = pyo.Constraint(m.OA, rule=lambda m, j: distance_budget(m, j, 1))
-    m.v_budget_tf = pyo.Constraint(m.OA, rule=lambda m, j: distance_budget(m, j, -1))
-    m.v_head_ft = pyo.Constraint(m.OA, rule=lambda m, j: drop(m, j) <= m.U[int(d.f[j])] - d.u_min)
-    m.v_head_tf = pyo.Constraint(m.OA, rule=lambda m, j: -drop(m, j) <= m.U[int(d.t[j])] - d.u_min)
-
-
 def build_model(d: MilpData, valid_inequalities: bool = True) -> pyo.ConcreteModel:
-    """The restoration MILP for one fault (``valid_inequalities``: add :func:`add_flow_direction`)."""
+    """The restoration MILP for one fault (``valid_inequalities``: add
+    :func:`~gridai.restoration.valid_inequalities.add_flow_direction`)."""
     m = pyo.ConcreteModel(name="restoration")
     add_topology_variables(m, d)
     add_spanning_tree(m, d)
