@@ -12,6 +12,8 @@ demand equals the forecast [kW]; reactive demand scales with it (constant power 
 Each row of ``network_health.csv`` reports the lowest bus voltage [pu] and its bus, the
 highest line/transformer loading [%] and its element, the number of buses below ``v_min_pu``
 and of branches above ``loading_max_pct``, and the active losses [kW] (lines + transformers).
+Loading counts rated branches only: a network without thermal ratings (case33bw) has an empty
+``loading_max_pct`` / ``loading_max_element`` rather than a loading against a placeholder rating.
 """
 
 from __future__ import annotations
@@ -67,13 +69,34 @@ def peak_times(load_kw: pd.Series, n: int) -> list[pd.Timestamp]:
     return sorted(pd.DatetimeIndex(top))
 
 
-def _branch_results(net: Any) -> tuple[pd.Series, pd.Series]:
-    loading = [net.res_line["loading_percent"].rename(lambda i: f"line {i}")]
+#: A line whose ``max_i_ka`` is at or above this has no real thermal rating: pandapower's MATPOWER
+#: converter writes 99999 kA where the case gives none (``rateA = 0``: case33bw and most IEEE test
+#: feeders), and no distribution cable carries anything near 1000 kA. Its "loading" against that
+#: placeholder (0.0001 %) would name the most loaded element with a meaningless figure.
+UNRATED_MAX_I_KA = 1000.0
+
+
+def rated_lines(net: Any) -> pd.Index:
+    """Lines with a real thermal rating: finite ``0 < max_i_ka < UNRATED_MAX_I_KA`` [kA]."""
+    rating = pd.to_numeric(net.line["max_i_ka"], errors="coerce")
+    return net.line.index[(rating > 0) & (rating < UNRATED_MAX_I_KA)]
+
+
+def branch_loading(net: Any) -> tuple[pd.Series, pd.Series]:
+    """Loading [%] of every rated, solved branch (``line i`` / ``trafo i``) and losses [MW] of all.
+
+    Unrated lines (:data:`UNRATED_MAX_I_KA`) and transformers without a positive ``sn_mva`` are
+    left out of the loading: a network without any rated branch has an empty loading series.
+    """
+    lines = net.res_line["loading_percent"].reindex(rated_lines(net))
+    loading = [lines.rename(lambda i: f"line {i}")]
     losses = [net.res_line["pl_mw"]]
     if len(net.trafo):
-        loading.append(net.res_trafo["loading_percent"].rename(lambda i: f"trafo {i}"))
+        sn = pd.to_numeric(net.trafo["sn_mva"], errors="coerce")
+        trafos = net.res_trafo["loading_percent"].reindex(net.trafo.index[sn > 0])
+        loading.append(trafos.rename(lambda i: f"trafo {i}"))
         losses.append(net.res_trafo["pl_mw"])
-    return pd.concat(loading), pd.concat(losses)
+    return pd.concat(loading).dropna(), pd.concat(losses)
 
 
 def scale_total_load(net: Any, load_kw: float) -> None:
@@ -121,7 +144,7 @@ def run_power_flow(
         row.update(converged=False, flag="not converged")
         return row
     vm = net.res_bus["vm_pu"]
-    loading, losses = _branch_results(net)
+    loading, losses = branch_loading(net)
     low = int((vm < cfg.v_min_pu).sum())
     over = int((loading > cfg.loading_max_pct).sum())
     flags = []
@@ -134,7 +157,7 @@ def run_power_flow(
         v_min_pu=float(vm.min()),
         v_min_bus=int(vm.idxmin()),
         n_low_voltage=low,
-        loading_max_pct=float(loading.max()) if len(loading) else 0.0,
+        loading_max_pct=float(loading.max()) if len(loading) else float("nan"),
         loading_max_element=str(loading.idxmax()) if len(loading) else "",
         n_overloaded=over,
         losses_kw=float(losses.sum()) * 1000.0,
@@ -206,38 +229,50 @@ def health_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     return df
 
 
+#: Columns of :func:`health_summary`: the worst voltage and the worst loading per feeder, each with
+#: the case (``p50``, ``p90``, ``p50_dispatched``) and the interval it occurred in.
+SUMMARY_COLUMNS = [
+    "feeder",
+    "v_min_pu",
+    "v_min_bus",
+    "v_min_case",
+    "v_min_time",
+    "loading_max_pct",
+    "loading_max_element",
+    "loading_case",
+    "loading_time",
+    "losses_kw_peak",
+    "flags",
+]
+
+
 def health_summary(df: pd.DataFrame) -> pd.DataFrame:
-    """Worst values per feeder (for the report): min voltage, max loading, peak losses, flags."""
-    if df.empty:
-        return pd.DataFrame(
-            columns=[
-                "feeder",
-                "v_min_pu",
-                "v_min_bus",
-                "loading_max_pct",
-                "loading_max_element",
-                "losses_kw_peak",
-                "flags",
-            ]
-        )
+    """Worst values per feeder (for the report): min voltage, max loading (rated branches; empty
+    when the network has none), each with its case and time, peak losses and flags; lowest voltage first."""
     out = []
-    for feeder, g in df.groupby("feeder", sort=True):
+    for feeder, g in df.groupby("feeder", sort=True) if len(df) else ():
         ok = g[g["converged"].astype(bool)]
         if ok.empty:
             out.append({"feeder": feeder, "flags": "power flow did not converge"})
             continue
         recs = ok.to_dict("records")
         rv = min(recs, key=lambda r: float(r["v_min_pu"]))
-        rl = max(recs, key=lambda r: float(r["loading_max_pct"]))
+        rated = [r for r in recs if pd.notna(r["loading_max_pct"])]
+        rl = max(rated, key=lambda r: float(r["loading_max_pct"])) if rated else {}
         out.append(
             {
                 "feeder": feeder,
                 "v_min_pu": float(rv["v_min_pu"]),
                 "v_min_bus": int(rv["v_min_bus"]),
-                "loading_max_pct": float(rl["loading_max_pct"]),
-                "loading_max_element": str(rl["loading_max_element"]),
+                "v_min_case": str(rv["case"]),
+                "v_min_time": rv["time"],
+                "loading_max_pct": float(rl.get("loading_max_pct", float("nan"))),
+                "loading_max_element": str(rl.get("loading_max_element", "")),
+                "loading_case": str(rl.get("case", "")),
+                "loading_time": rl.get("time", pd.NaT),
                 "losses_kw_peak": float(ok[ok["case"] == "p50"]["losses_kw"].astype(float).max()),
                 "flags": "; ".join(sorted({str(f) for f in g["flag"] if isinstance(f, str) and f})),
             }
         )
-    return pd.DataFrame(out).sort_values("v_min_pu", kind="mergesort").reset_index(drop=True)
+    res = pd.DataFrame(out, columns=SUMMARY_COLUMNS)
+    return res.sort_values("v_min_pu", kind="mergesort", na_position="first").reset_index(drop=True)
