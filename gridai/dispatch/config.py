@@ -16,17 +16,32 @@ from gridai.optim.solve import SolveOptions
 
 
 class BatteryConfig(StrictModel):
-    """A battery: size, efficiencies, SoC window, end-of-horizon rule, costs."""
+    """A battery: placement, size, efficiencies, SoC window, end-of-horizon rule, costs.
 
-    name: str = Field(description="Asset name, unique in the job.")
-    bus: int | None = Field(
-        default=None, description="pandapower bus index of the connection (None: feeder head)."
+    The one battery type of gridai, from a job's config (``configs/dayahead.yaml``,
+    ``configs/dispatch/*.yaml``) down to the model builder (:mod:`gridai.dispatch.inputs` turns a
+    list of them into :class:`~gridai.dispatch.storage.BatteryArrays`). Sizes may be given relative
+    to the feeder (``power_frac_of_mean_load``, ``power_frac_of_peak_load``, ``duration_h``) and the
+    bus as ``'farthest'``; :meth:`resolve` turns them into kW, kWh and a bus index.
+    """
+
+    name: str = Field(min_length=1, description="Asset name, unique in the job.")
+    bus: int | Literal["farthest"] | None = Field(
+        default=None,
+        description="pandapower bus index of the connection; 'farthest': the bus electrically farthest from "
+        "the source (largest series resistance, gridai.grid.topology.farthest_bus); None: the feeder head.",
     )
     power_kw: float | None = Field(default=None, gt=0, description="Charge and discharge power limit [kW].")
     power_frac_of_mean_load: float | None = Field(
         default=None,
         gt=0,
         description="Power limit as a fraction of the feeder's mean forecast load (instead of power_kw).",
+    )
+    power_frac_of_peak_load: float | None = Field(
+        default=None,
+        gt=0,
+        description="Power limit as a fraction of the feeder's peak median forecast load, rounded to 0.1 kW "
+        "(instead of power_kw).",
     )
     energy_kwh: float | None = Field(default=None, gt=0, description="Usable energy capacity [kWh].")
     duration_h: float | None = Field(
@@ -61,8 +76,11 @@ class BatteryConfig(StrictModel):
 
     @model_validator(mode="after")
     def _check(self) -> BatteryConfig:
-        if (self.power_kw is None) == (self.power_frac_of_mean_load is None):
-            raise ValueError(f"battery {self.name}: give exactly one of power_kw, power_frac_of_mean_load")
+        power = (self.power_kw, self.power_frac_of_mean_load, self.power_frac_of_peak_load)
+        if sum(v is not None for v in power) != 1:
+            raise ValueError(
+                f"battery {self.name}: give exactly one of power_kw, power_frac_of_mean_load, power_frac_of_peak_load"
+            )
         if (self.energy_kwh is None) == (self.duration_h is None):
             raise ValueError(f"battery {self.name}: give exactly one of energy_kwh, duration_h")
         if self.soc_min_frac > self.soc_max_frac:
@@ -70,6 +88,55 @@ class BatteryConfig(StrictModel):
                 f"battery {self.name}: soc_min_frac {self.soc_min_frac} > soc_max_frac {self.soc_max_frac} (inverted)"
             )
         return self
+
+    def resolve(self, *, mean_load_kw: float, peak_load_kw: float, farthest_bus: int | None) -> BatteryConfig:
+        """This battery with ``power_kw``, ``energy_kwh`` and ``bus`` in absolute terms.
+
+        ``power = power_kw``, or ``power_frac_of_mean_load * mean_load_kw``, or
+        ``round(power_frac_of_peak_load * peak_load_kw, 1)`` [kW]; ``energy = energy_kwh`` or
+        ``duration_h * power`` [kWh]; bus ``'farthest'`` becomes ``farthest_bus`` (None on a feeder
+        without a network: its one bus). Not validated again: a non-positive size (a feeder without
+        load) is left for :func:`gridai.dispatch.inputs.resolve_batteries` to report.
+
+        Parameters
+        ----------
+        mean_load_kw, peak_load_kw:
+            The feeder's mean and peak (median) forecast load [kW].
+        farthest_bus:
+            pandapower index of the feeder's bus farthest from the source.
+        """
+        if self.power_kw is not None:
+            power = self.power_kw
+        elif self.power_frac_of_mean_load is not None:
+            power = self.power_frac_of_mean_load * mean_load_kw
+        else:
+            power = round(float(self.power_frac_of_peak_load or 0.0) * peak_load_kw, 1)
+        energy = self.energy_kwh if self.energy_kwh is not None else float(self.duration_h or 0.0) * power
+        return self.model_copy(
+            update={
+                "bus": farthest_bus if self.bus == "farthest" else self.bus,
+                "power_kw": power,
+                "power_frac_of_mean_load": None,
+                "power_frac_of_peak_load": None,
+                "energy_kwh": energy,
+                "duration_h": None,
+            }
+        )
+
+    @property
+    def soc_initial_kwh(self) -> float:
+        """State of charge before the first interval [kWh] (a resolved battery, see :meth:`resolve`)."""
+        return self.soc_initial_frac * self._energy()
+
+    @property
+    def soc_min_kwh(self) -> float:
+        """Lowest state of charge [kWh] (a resolved battery)."""
+        return self.soc_min_frac * self._energy()
+
+    def _energy(self) -> float:
+        if self.energy_kwh is None:
+            raise GridAIConfigError(f"battery {self.name}: energy_kwh not resolved (call resolve() first)")
+        return self.energy_kwh
 
 
 class PvConfig(StrictModel):

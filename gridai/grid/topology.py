@@ -291,3 +291,20 @@ def check_radial(arrays: FeederArrays, closed: np.ndarray | None = None) -> None
             network=arrays.name,
             loop=loop,
         )
+
+
+def farthest_bus(arrays: FeederArrays) -> int:
+    """pandapower index of the bus with the largest series resistance from the source.
+
+    Shortest paths from the slack buses over the closed branches, weighted by ``|r_pu|``
+    (+1e-9 so that zero-impedance switches still count as a hop); ties go to the lowest
+    array position. The default placement of a day-ahead feeder's battery (bus ``'farthest'``
+    in :class:`gridai.dispatch.config.BatteryConfig`), where it supports voltage most.
+    """
+    g = nx.Graph()
+    g.add_nodes_from(range(arrays.n_bus))
+    for k in np.flatnonzero(arrays.closed):
+        g.add_edge(int(arrays.f[k]), int(arrays.t[k]), r=float(abs(arrays.r_pu[k])) + 1e-9)
+    dist = nx.multi_source_dijkstra_path_length(g, [int(s) for s in arrays.slack], weight="r")
+    pos = max(dist, key=lambda p: (dist[p], -p))
+    return int(arrays.bus[pos])
