@@ -7,10 +7,16 @@ Protocol (the competition's setting): system = sum of the 20 zones; test year 20
 operational setting); observed temperature (ex-post). Prints the table and writes
 ``results.json`` next to this script (``results_lead<H>.json`` for another lead).
 
+``--test-start`` / ``--test-end`` move the test period (trained once on all data before its
+start), e.g. the held-back year 2006-07-01 .. 2007-07-01, which the calibration was not
+designed on; results then go to ``results_test<start>_lead<H>.json``.
+
 Usage::
 
     .venv/bin/python experiments/gefcom2012_dayahead/run.py            # all four methods, lead 0
     .venv/bin/python experiments/gefcom2012_dayahead/run.py --lead 14 --methods gridai
+    .venv/bin/python experiments/gefcom2012_dayahead/run.py --methods gridai --test-start 2006-07-01 \
+        --test-end 2007-07-01
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ logger = logging.getLogger("gefcom2012_dayahead")
 
 
 def _gbm_features(
-    load: xr.Dataset, weather: xr.Dataset, holidays: set[Any]
+    load: xr.Dataset, weather: xr.Dataset, holidays: set[Any], train_end: str = TRAIN_END
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Hourly features per zone: lags 24/48/168 h, the previous-day mean (lagged 24 h), all station
     temperatures, their mean and its 1-3 h lags and daily mean, calendar. Every lag is >= 24 h, so
@@ -52,7 +58,7 @@ def _gbm_features(
     tm = t.mean(axis=1)
     day_mean_t = tm.groupby(tm.index.floor("D")).transform("mean")
     frames = []
-    scale = y[y.index < pd.Timestamp(TRAIN_END)].mean()
+    scale = y[y.index < pd.Timestamp(train_end)].mean()
     for k, zone in enumerate(y.columns):
         z = y[zone] / scale[zone]
         f = pd.DataFrame(index=y.index)
@@ -78,7 +84,12 @@ def _gbm_features(
 
 
 def run_gbm(
-    load: xr.Dataset, weather: xr.Dataset, holiday_list: list[Any], quantiles: list[float]
+    load: xr.Dataset,
+    weather: xr.Dataset,
+    holiday_list: list[Any],
+    quantiles: list[float],
+    train_end: str = TRAIN_END,
+    test_end: str = TEST_END,
 ) -> dict[str, Any]:
     """LightGBM reference (one global model over the zones, target scaled per zone).
 
@@ -88,9 +99,9 @@ def run_gbm(
     import lightgbm as lgb
 
     hol = holiday_dates(range(2003, 2010), country=None, extra=holiday_list)
-    frame, zones = _gbm_features(load, weather, hol)
+    frame, zones = _gbm_features(load, weather, hol, train_end)
     feats = [c for c in frame.columns if c not in ("target", "scale")]
-    train_end, val_start = pd.Timestamp(TRAIN_END), pd.Timestamp(TRAIN_END) - pd.Timedelta(days=56)
+    end, val_start = pd.Timestamp(train_end), pd.Timestamp(train_end) - pd.Timedelta(days=56)
     ok = frame["target"].notna() & frame["lag336"].notna()
     params = dict(
         objective="l2",
@@ -105,19 +116,19 @@ def run_gbm(
         num_threads=2,
     )
     tr = frame[ok & (frame.index < val_start)]
-    va = frame[ok & (frame.index >= val_start) & (frame.index < train_end)]
+    va = frame[ok & (frame.index >= val_start) & (frame.index < end)]
     t0 = time.perf_counter()
     m1 = lgb.train(
         params, lgb.Dataset(tr[feats], tr["target"], categorical_feature=["zone"]), num_boost_round=300
     )
     rel = (va["target"] - m1.predict(va[feats])) / va["target"]
     offsets = np.quantile(rel, quantiles) - np.quantile(rel, 0.5)
-    full = frame[ok & (frame.index < train_end)]
+    full = frame[ok & (frame.index < end)]
     m2 = lgb.train(
         params, lgb.Dataset(full[feats], full["target"], categorical_feature=["zone"]), num_boost_round=300
     )
     seconds = time.perf_counter() - t0
-    test = frame[(frame.index >= train_end) & (frame.index < pd.Timestamp(TEST_END))].copy()
+    test = frame[(frame.index >= end) & (frame.index < pd.Timestamp(test_end))].copy()
     test["pred"] = m2.predict(test[feats]) * test["scale"]
     test["actual"] = test["target"] * test["scale"]
     out: dict[str, Any] = {"zones": {}, "train_seconds": seconds}
@@ -134,14 +145,19 @@ def run_gbm(
 
 
 def run_gridai_method(
-    model: str, cfg: ForecastConfig, load: xr.Dataset, weather: xr.Dataset
+    model: str,
+    cfg: ForecastConfig,
+    load: xr.Dataset,
+    weather: xr.Dataset,
+    train_end: str = TRAIN_END,
+    test_end: str = TEST_END,
 ) -> dict[str, Any]:
     res = run_backtest(
         cfg.model_copy(update={"model": model}),
         load,
         weather,
-        train_end=TRAIN_END,
-        test_end=TEST_END,
+        train_end=train_end,
+        test_end=test_end,
         progress=False,
     )
     m = res.metrics
@@ -150,6 +166,7 @@ def run_gridai_method(
         "zones": m["series"],
         "train_seconds": m["train_seconds"],
         "reconciliation": m["reconciliation"],
+        "calibration": res.forecasters[-1].info.get("calibration", {"method": "none"}),
     }
 
 
@@ -158,35 +175,53 @@ def main() -> None:
     ap.add_argument("--lead", type=float, default=0.0, help="issue lead [h] before 00:00 of the target day")
     ap.add_argument("--methods", nargs="+", default=["seasonal_naive", "vanilla", "gridai", "gbm_lags"])
     ap.add_argument("--config", type=Path, default=CHAMPION, help="gridai champion config")
+    ap.add_argument(
+        "--calibration",
+        choices=["none", "cqr", "cqr_hourly"],
+        default=None,
+        help="override the config's quantile calibration (default: the config's, else ForecastConfig's)",
+    )
+    ap.add_argument("--test-start", default=TRAIN_END, help="first test day; trained on all data before it")
+    ap.add_argument("--test-end", default=TEST_END, help="day after the last test day")
+    ap.add_argument("--tag", default="", help="suffix of the method names in the results file (e.g. _none)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     from gridai.config import load_config
 
     load, weather, hol = read_gefcom_load(), read_gefcom_temperature(), read_gefcom_holidays()
-    cfg = load_config(ForecastConfig, args.config).model_copy(
-        update={"issue_lead_hours": args.lead, "extra_holidays": hol, "progress_bar": False}
-    )
-    name = "results.json" if args.lead == 0 else f"results_lead{args.lead:g}.json"
+    update: dict[str, Any] = {"issue_lead_hours": args.lead, "extra_holidays": hol, "progress_bar": False}
+    if args.calibration is not None:
+        update["calibration"] = args.calibration
+    cfg = load_config(ForecastConfig, args.config).model_copy(update=update)
+    default_period = (args.test_start, args.test_end) == (TRAIN_END, TEST_END)
+    if not default_period:
+        name = f"results_test{args.test_start}_lead{args.lead:g}.json"
+    else:
+        name = "results.json" if args.lead == 0 else f"results_lead{args.lead:g}.json"
     path = HERE / name
     old: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
     for method in args.methods:
         t0 = time.perf_counter()
         if method == "gbm_lags":
-            result = run_gbm(load, weather, hol, cfg.quantiles)
+            result = run_gbm(load, weather, hol, cfg.quantiles, args.test_start, args.test_end)
         else:
-            result = run_gridai_method(GRIDAI_METHODS[method], cfg, load, weather)
+            result = run_gridai_method(
+                GRIDAI_METHODS[method], cfg, load, weather, args.test_start, args.test_end
+            )
         result["wall_seconds"] = time.perf_counter() - t0
         logger.info(
             "%s: system MAPE %.2f %% (%.0f s)", method, result["system"]["mape"], result["wall_seconds"]
         )
-        old[method] = result
+        old[method + args.tag] = result
         path.write_text(json.dumps(old, indent=1, default=float))  # after every method: partial runs count
     gbm = old.get("gbm_lags", {}).get("zones", {})
+    last = (pd.Timestamp(args.test_end) - pd.Timedelta(days=1)).date()
     print(
-        f"\nGEFCom2012 day-ahead, test {TRAIN_END} .. 2008-06-30, issue lead {args.lead:g} h, observed temperature"
+        f"\nGEFCom2012 day-ahead, test {args.test_start} .. {last}, issue lead {args.lead:g} h, observed temperature"
     )
     print(
-        f"{'method':16s} {'MAPE %':>7s} {'acc %':>7s} {'pinball kW':>11s} {'cov80':>6s} {'train s':>8s} zones<GBM"
+        f"{'method':20s} {'MAPE %':>7s} {'acc %':>7s} {'pinball kW':>11s} {'CRPS kW':>8s} {'cov50':>6s} "
+        f"{'cov80':>6s} {'train s':>8s} zones<GBM"
     )
     for method, r in old.items():
         s = r["system"]
@@ -194,7 +229,8 @@ def main() -> None:
             sum(r["zones"][z]["mape"] < gbm[z]["mape"] for z in gbm) if gbm and method != "gbm_lags" else "-"
         )
         print(
-            f"{method:16s} {s['mape']:7.2f} {s['accuracy']:7.2f} {s['pinball']:11.0f} {s['coverage80']:6.3f} "
+            f"{method:20s} {s['mape']:7.2f} {s['accuracy']:7.2f} {s['pinball']:11.0f} "
+            f"{s.get('crps', float('nan')):8.0f} {s.get('coverage50', float('nan')):6.3f} {s['coverage80']:6.3f} "
             f"{r.get('train_seconds', float('nan')):8.0f} {beats}"
         )
     print(f"written to {path}")

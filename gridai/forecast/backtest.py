@@ -42,7 +42,7 @@ class BacktestResult:
         ``issue_time``, ``series``, ``actual``, ``mean`` and one column ``q<level>`` per quantile
         (``q0.1`` ... ``q0.9``), reconciled with the fitted method.
     metrics:
-        ``{"series": {name: {mape, rmse, accuracy, pinball, coverage80}}, "system": {...},
+        ``{"series": {name: {mape, rmse, accuracy, pinball, crps, coverage50, coverage80}}, "system": {...},
         "model", "issue_lead_hours", "weather"}`` (MAPE and accuracy in %, coverage80 a
         fraction), plus ``"reconciliation"`` (chosen method and the system/series scores of
         bottom-up, top-down and MinT-shrink), ``"test_start"``, ``"test_end"``, ``"train_seconds"``.

@@ -4,7 +4,8 @@ A subclass implements four hooks on :class:`~gridai.forecast.panel.Panel` arrays
 ``_fit_nodes`` (train on days, with validation days for early stopping), ``_refit_nodes``
 (retrain on all days), ``_predict_nodes`` (base quantile forecasts of every hierarchy node)
 and ``_get_state``/``_set_state`` (arrays saved as safetensors). The template handles the
-issue-time protocol, the hierarchy and its reconciliation, and the artifact format
+issue-time protocol, the hierarchy, its reconciliation and the quantile calibration
+(:mod:`gridai.forecast.calibration`), and the artifact format
 (``forecaster.json`` + ``arrays.safetensors``; never pickle).
 """
 
@@ -23,6 +24,7 @@ import pandas as pd
 import xarray as xr
 
 from gridai.exceptions import GridAIDataError, GridAIModelError
+from gridai.forecast.calibration import QuantileCalibration, fit_cqr
 from gridai.forecast.config import ForecastConfig
 from gridai.forecast.metrics import mape
 from gridai.forecast.panel import DayInputs, Hierarchy, Panel, build_panel, day_targets, make_day_inputs
@@ -34,6 +36,9 @@ logger = logging.getLogger(__name__)
 ARTIFACT_JSON = "forecaster.json"
 ARTIFACT_ARRAYS = "arrays.safetensors"
 FORMAT_VERSION = 1
+#: Safetensors key prefix of a reconciliation's calibration factors ``(hour, node, quantile)``;
+#: artifacts without such keys (saved before calibration existed) predict as trained.
+CALIBRATION_PREFIX = "calibration."
 
 
 @dataclass
@@ -89,6 +94,8 @@ class Forecaster(ABC):
         self.stations: list[str] = []
         self.projection: np.ndarray | None = None
         self.projections: dict[str, np.ndarray] = {}
+        #: Quantile calibration per reconciliation method; empty = quantiles served as trained.
+        self.calibrations: dict[str, QuantileCalibration] = {}
         self.history: list[dict[str, float]] = []
         self.info: dict[str, Any] = {}
 
@@ -126,7 +133,8 @@ class Forecaster(ABC):
 
         The last ``validation_days`` usable days are held out for early stopping and for
         fitting/choosing the reconciliation; with ``refit_full`` the model is then retrained on
-        all days.
+        all days. The quantile calibration (``cfg.calibration``) is fitted on out-of-sample
+        forecasts of the last ``calibration_days`` usable days (see :meth:`_calibration_forecasts`).
 
         Raises
         ------
@@ -169,16 +177,23 @@ class Forecaster(ABC):
             spd,
         )
         self._fit_nodes(panel, train, val)
-        self._fit_reconciliation(panel, train, val)
+        base = self._predict_nodes(panel, val)  # (d, s, n, q)
+        actual = day_targets(panel, val)  # (d, s, n)
+        self._fit_reconciliation(panel, train, base, actual)
+        self.calibrations = {}
+        self.info["calibration"] = {"method": self.cfg.calibration}
+        if self.cfg.calibration != "none":
+            self._fit_calibration(*self._calibration_forecasts(panel, usable, base, actual))
         if self.cfg.refit_full:
             self._refit_nodes(panel, usable)
         return self
 
-    def _fit_reconciliation(self, panel: Panel, train: DayInputs, val: DayInputs) -> None:
+    def _fit_reconciliation(
+        self, panel: Panel, train: DayInputs, base: np.ndarray, actual: np.ndarray
+    ) -> None:
+        """Fit every reconciliation on the validation days' ``base`` forecasts and ``actual`` load."""
         assert self.hierarchy is not None
         h = self.hierarchy
-        base = self._predict_nodes(panel, val)  # (d, s, n, q)
-        actual = day_targets(panel, val)  # (d, s, n)
         residuals = (actual - base[..., self.median_index]).reshape(-1, len(h.nodes))
         hist_idx = np.concatenate([train.start_index[-365:, None] + np.arange(panel.steps_per_day)]).ravel()
         history = panel.load[hist_idx]
@@ -209,6 +224,60 @@ class Forecaster(ABC):
                 for m, s in scores.items()
             ),
         )
+
+    def _calibration_forecasts(
+        self, panel: Panel, usable: DayInputs, val_base: np.ndarray, val_actual: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Out-of-sample base forecasts ``(d, s, n, q)`` and actuals ``(d, s, n)`` to calibrate on.
+
+        The window is the last ``n = min(calibration_days, usable // 2, usable - min_train_days)``
+        usable days. If ``n`` is no more than the validation days, the early-stopped model's
+        forecasts of the validation days (``val_base``) are used as they are. Otherwise a
+        second model is trained with the refit recipe (:meth:`_refit_nodes`: the best epoch
+        counts, no early stopping) on the usable days before the window and forecasts every
+        window day from data known at its issue time, as the final model will forecast the
+        days after the training end; the fitted model is then put back as it was.
+        """
+        n_days = len(usable.days)
+        n = min(self.cfg.calibration_days, n_days // 2, n_days - self.cfg.min_train_days)
+        info = self.info["calibration"]
+        if n <= len(val_base):
+            info.update(source="validation days", days=len(val_base))
+            return val_base, val_actual
+        in_window = np.arange(n_days) >= n_days - n
+        window = usable.subset(in_window)
+        info.update(
+            source="refit before the window", days=n, first=str(window.days[0]), last=str(window.days[-1])
+        )
+        logger.info(
+            "calibration: refitting on %d days before %s to forecast %d days", n_days - n, window.days[0], n
+        )
+        state, history = self._get_state(), list(self.history)
+        self._refit_nodes(panel, usable.subset(~in_window))
+        base, actual = self._predict_nodes(panel, window), day_targets(panel, window)
+        self._set_state(state[0], {k: np.array(v, copy=True) for k, v in state[1].items()})
+        self.history = history
+        return base, actual
+
+    def _fit_calibration(self, base: np.ndarray, actual: np.ndarray) -> None:
+        """Fit the quantile calibration of every reconciliation on out-of-sample days.
+
+        Scores are taken against each method's reconciled median (the point forecast served)
+        and the offsets of the base forecasts, which is how :meth:`predict_days_methods` applies
+        it (see :mod:`gridai.forecast.calibration`).
+        """
+        assert self.hierarchy is not None
+        hourly = self.cfg.calibration == "cqr_hourly"
+        for method, p in self.projections.items():
+            rec, _ = reconcile(self.hierarchy, p, base, self.median_index)
+            self.calibrations[method] = fit_cqr(
+                actual,
+                base,
+                rec[..., self.median_index],
+                self.cfg.quantiles,
+                self.median_index,
+                hourly=hourly,
+            )
 
     def _check_fitted(self) -> tuple[Hierarchy, np.ndarray]:
         if self.hierarchy is None or self.projection is None:
@@ -243,9 +312,10 @@ class Forecaster(ABC):
                     f"unknown reconciliation {method!r}; known: {sorted(self.projections)}"
                 )
             p = self.projections[method]
+        name = method or str(self.info.get("reconciliation", ""))
         return self.predict_days_methods(
-            load, weather, days, weather_forecast=weather_forecast, projections={"": p}
-        )[""]
+            load, weather, days, weather_forecast=weather_forecast, projections={name: p}
+        )[name]
 
     def predict_days_methods(
         self,
@@ -256,7 +326,11 @@ class Forecaster(ABC):
         weather_forecast: xr.Dataset | None = None,
         projections: dict[str, np.ndarray] | None = None,
     ) -> dict[str, DayForecasts]:
-        """As :meth:`predict_days` for several reconciliations at once (default: every fitted one)."""
+        """As :meth:`predict_days` for several reconciliations at once (default: every fitted one).
+
+        ``projections`` maps method names to projections; a name with a fitted calibration has
+        its base quantiles calibrated before reconciliation, any other is served as trained.
+        """
         h, _ = self._check_fitted()
         targets = [as_date(d) for d in days]
         last_end = pd.Timestamp(max(targets)) + pd.Timedelta(days=2)
@@ -270,7 +344,9 @@ class Forecaster(ABC):
         lead = pd.Timedelta(hours=self.cfg.issue_lead_hours)
         out = {}
         for name, p in (self.projections if projections is None else projections).items():
-            q, mean = reconcile(h, p, base, self.median_index)
+            cal = self.calibrations.get(name)
+            calibrated = base if cal is None else cal.apply(base, self.median_index)
+            q, mean = reconcile(h, p, calibrated, self.median_index)
             if self.cfg.nonnegative:
                 q = floor_lower_quantiles(q, self.median_index)
             out[name] = DayForecasts(
@@ -330,6 +406,8 @@ class Forecaster(ABC):
         arrays["projection"] = np.ascontiguousarray(p)
         for m, pm in self.projections.items():
             arrays[f"projection.{m}"] = np.ascontiguousarray(pm)
+        for m, cal in self.calibrations.items():
+            arrays[f"{CALIBRATION_PREFIX}{m}"] = np.ascontiguousarray(cal.factors)
         doc = {
             "format_version": FORMAT_VERSION,
             "model": self.name,
@@ -362,4 +440,9 @@ class Forecaster(ABC):
         self.info, self.history = dict(doc.get("info", {})), list(doc.get("history", []))
         self.projection = arrays["projection"]
         self.projections = {k[11:]: v for k, v in arrays.items() if k.startswith("projection.")}
+        self.calibrations = {
+            k[len(CALIBRATION_PREFIX) :]: QuantileCalibration(v)
+            for k, v in arrays.items()
+            if k.startswith(CALIBRATION_PREFIX)
+        }
         self._set_state(doc["state"], {k[6:]: v for k, v in arrays.items() if k.startswith("model.")})

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from gridai.config import StrictModel
+from gridai.forecast.calibration import CalibrationMethod
 
 ReconciliationMethod = Literal["auto", "bottom_up", "top_down", "mint_shrink"]
 
@@ -109,6 +110,21 @@ class ForecastConfig(StrictModel):
         description="Hierarchy reconciliation: 'bottom_up', 'top_down' (historical proportions), "
         "'mint_shrink' (MinT, Schäfer-Strimmer shrinkage) or 'auto' (the method with the lowest MAPE averaged "
         "over every node of the hierarchy on the validation days; the system MAPE of each is logged beside it).",
+    )
+    calibration: CalibrationMethod = Field(
+        default="cqr",
+        description="Recalibration of the quantiles on out-of-sample days before the training end "
+        "(gridai.forecast.calibration): each quantile's offset from the median is rescaled, per node and level, "
+        "to its conformal quantile of the scaled residuals, with one factor for all hours ('cqr') or one per hour "
+        "of the day ('cqr_hourly'); 'none' serves the quantiles as trained. Medians (and so MAPE) and "
+        "coherence are unchanged. A model saved without calibration predicts as trained whatever this says.",
+    )
+    calibration_days: int = Field(
+        default=365,
+        ge=7,
+        description="Days of out-of-sample forecasts the calibration is fitted on: the last ones before the "
+        "training end, at most half the usable days. More than the validation days costs one more training (the "
+        "refit recipe on the days before them); a full year covers every season [d].",
     )
     progress_bar: bool = Field(default=True, description="Show a rich progress bar while training.")
     baseline_residual_days: int = Field(

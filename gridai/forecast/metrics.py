@@ -10,10 +10,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from gridai.forecast.quantiles import median_of
+from gridai.forecast.quantiles import median_of, quantile_at
 
 #: Quantile pair whose interval is the "80 % interval" of ``coverage``.
 INTERVAL_80 = (0.1, 0.9)
+#: Quantile pair whose interval is the "50 % interval" (interpolated linearly when not held).
+INTERVAL_50 = (0.25, 0.75)
 
 
 def _pair(actual: np.ndarray, forecast: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -73,20 +75,52 @@ def coverage(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
     return float(np.mean((y[ok] >= lo[ok]) & (y[ok] <= hi[ok]))) if ok.any() else float("nan")
 
 
+def crps_from_quantiles(
+    actual: np.ndarray, quantile_forecasts: np.ndarray, quantiles: Sequence[float]
+) -> float:
+    """CRPS approximated from quantiles: ``2 x`` the mean pinball loss over the levels [units of the load].
+
+    ``CRPS(F, y) = 2 int_0^1 L_tau(y, F^-1(tau)) dtau`` (Laio & Tamea 2007; Gneiting & Raftery
+    2007); the mean over evenly spaced levels is its Riemann sum. With levels 0.1 .. 0.9 the
+    tails below 0.05 and above 0.95 are left out, so this is a slight underestimate, comparable
+    between forecasts of the same levels only.
+
+    References
+    ----------
+    Laio, F., & Tamea, S. (2007). Verification tools for probabilistic forecasts of continuous
+    hydrological variables. Hydrology and Earth System Sciences, 11(4), 1267-1277.
+    Gneiting, T., & Raftery, A. E. (2007). Strictly proper scoring rules, prediction, and
+    estimation. JASA, 102(477), 359-378.
+    """
+    return 2.0 * pinball(actual, quantile_forecasts, quantiles)
+
+
+def _band_coverage(actual: np.ndarray, f: np.ndarray, qs: list[float], band: tuple[float, float]) -> float:
+    """Coverage of the band between levels ``band``, interpolated between held levels; NaN outside them."""
+    lo, hi = band
+    if not qs or lo < min(qs) - 1e-9 or hi > max(qs) + 1e-9:
+        return float("nan")
+    return coverage(actual, quantile_at(f, qs, lo), quantile_at(f, qs, hi))
+
+
 def score(actual: np.ndarray, quantile_forecasts: np.ndarray, quantiles: Sequence[float]) -> dict[str, float]:
-    """All metrics of one series: ``mape``, ``rmse``, ``accuracy`` (median as the point forecast),
-    ``pinball`` and ``coverage80`` (NaN when the 0.1 or 0.9 quantile is not forecast)."""
+    """All metrics of one series.
+
+    ``mape`` [%], ``rmse`` [units], ``accuracy`` [%] (median as the point forecast), ``pinball``
+    [units] (mean over levels), ``crps`` [units] (:func:`crps_from_quantiles`, ``2 x pinball``),
+    ``coverage50`` and ``coverage80`` (fractions of actuals inside the 0.25-0.75 and 0.1-0.9
+    bands, a level that is not forecast interpolated linearly between its neighbours as in
+    :func:`gridai.forecast.quantiles.quantile_at`; NaN when the levels do not reach the band).
+    """
     qs = [round(float(q), 6) for q in quantiles]
     f = np.asarray(quantile_forecasts, dtype=np.float64)
     med = median_of(f, qs)
-    out = {
+    return {
         "mape": mape(actual, med),
         "rmse": rmse(actual, med),
         "accuracy": accuracy(actual, med),
         "pinball": pinball(actual, f, qs),
-        "coverage80": float("nan"),
+        "crps": crps_from_quantiles(actual, f, qs),
+        "coverage50": _band_coverage(actual, f, qs, INTERVAL_50),
+        "coverage80": _band_coverage(actual, f, qs, INTERVAL_80),
     }
-    lo, hi = INTERVAL_80
-    if lo in qs and hi in qs:
-        out["coverage80"] = coverage(actual, f[..., qs.index(lo)], f[..., qs.index(hi)])
-    return out

@@ -18,7 +18,7 @@ from gridai.testing import synthetic_load, write_wide_csv
 
 from support import load_and_weather, tiny_forecast_config
 
-KEYS = {"mape", "rmse", "accuracy", "pinball", "coverage80"}
+KEYS = {"mape", "rmse", "accuracy", "pinball", "crps", "coverage50", "coverage80"}
 
 
 def test_metrics_known_values() -> None:
