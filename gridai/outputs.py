@@ -30,6 +30,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -156,11 +157,49 @@ def _fsync_tree(root: Path) -> None:
         _fsync_dir(Path(folder))
 
 
+def ownership_marker(path: Path) -> Path:
+    """The hidden file beside a directory gridai published (``.<name>.gridai``): gridai replaces
+    only directories it wrote, and marks them beside them so their listing stays the user's."""
+    return path.absolute().parent / f".{path.absolute().name}.gridai"
+_RENAME_EXCHANGE = 2  # linux/fs.h
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two directories in one step with Linux ``renameat2(RENAME_EXCHANGE)``; ``False`` where
+    the system or file system does not offer it."""
+    if not hasattr(os, "uname") or os.uname().sysname != "Linux":
+        return False
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(a))
+
+
 def swap_in(staging: Path, final: Path, aside: Path) -> None:
-    """Replace the directory ``final`` by ``staging``: ``final`` is renamed to ``aside``, ``staging`` to
-    ``final`` (one ``rename(2)`` each), then ``aside`` is removed. If the second rename fails the
-    first is undone. All three paths lie in the same parent directory."""
+    """Replace the directory ``final`` by ``staging``, then remove the old one.
+
+    On Linux both are exchanged by one ``renameat2(RENAME_EXCHANGE)``: there is no instant at
+    which ``final`` is missing, even if the process is killed. Elsewhere ``final`` is renamed to
+    ``aside`` and ``staging`` to ``final`` (a killed process leaves ``aside``, which
+    :meth:`OutputDir.recover` restores). All three paths lie in the same parent directory.
+    """
     _fsync_dir(staging)
+    if final.exists() and _exchange(staging, final):
+        _fsync_dir(final.parent)
+        shutil.rmtree(staging, ignore_errors=True)  # now holds the previous outputs
+        return
     moved = final.exists()
     if moved:
         os.rename(final, aside)
@@ -173,6 +212,59 @@ def swap_in(staging: Path, final: Path, aside: Path) -> None:
     _fsync_dir(final.parent)
     if moved:
         shutil.rmtree(aside, ignore_errors=True)
+
+
+def check_replaceable(path: Path, what: str = "--out", marker: Path | None = None) -> None:
+    """Refuse to replace ``path`` unless gridai wrote it (or it is new or empty).
+
+    gridai wrote it when ``marker`` (default :func:`ownership_marker`) exists beside it, or it
+    holds a gridai ``run.json``.
+
+    Raises
+    ------
+    OutputNotWritableError
+        ``path`` is a symbolic link, not a directory, or a directory holding files gridai did
+        not write: gridai never deletes those.
+    """
+    if path.is_symlink():
+        raise OutputNotWritableError(
+            f"{what} {path} is a symbolic link (to {os.readlink(path)}); give the real directory",
+            file=str(path),
+        )
+    if not path.exists():
+        return
+    if not path.is_dir():
+        raise OutputNotWritableError(f"{what} {path} exists and is not a directory", file=str(path))
+    entries = sorted(p.name for p in path.iterdir())
+    owned = (marker or ownership_marker(path)).exists() or "run.json" in entries
+    if entries and not owned:
+        shown = ", ".join(entries[:5]) + (" ..." if len(entries) > 5 else "")
+        raise OutputNotWritableError(
+            f"{what} {path} already holds files gridai did not write ({shown}); gridai never "
+            "deletes them: give a new or empty directory",
+            file=str(path),
+        )
+
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+def safe_path_part(name: str, what: str) -> str:
+    """``name`` if it can be used as one path component inside an output directory.
+
+    Raises
+    ------
+    GridAIConfigError
+        ``name`` is empty, ``.``/``..``, absolute, holds a separator or other characters than
+        letters, digits, ``_ . -``, or is longer than 128 characters.
+    """
+    if not _SAFE_NAME.match(name) or ".." in name:
+        raise GridAIConfigError(
+            f"{what} {name!r} cannot name an output file or folder: use letters, digits, '_', '.' and '-' "
+            "(starting with a letter or digit, no '..', at most 128 characters)",
+            key=what,
+        )
+    return name
 
 
 @contextlib.contextmanager
@@ -192,6 +284,7 @@ def atomic_dir(path: str | Path, *, merge: bool = False) -> Iterator[Path]:
         final.mkdir(parents=True, exist_ok=True)
         parent = final
     else:
+        check_replaceable(final)
         parent = final.absolute().parent
         parent.mkdir(parents=True, exist_ok=True)
     name = final.absolute().name
@@ -206,6 +299,7 @@ def atomic_dir(path: str | Path, *, merge: bool = False) -> Iterator[Path]:
             _fsync_dir(final)
         else:
             swap_in(staging, final, parent / f".{name}.old-{uuid.uuid4().hex[:12]}")
+            ownership_marker(final).write_text("gridai wrote the directory beside this file\n")
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
@@ -242,7 +336,12 @@ class OutputDir:
         self.close()
 
     def open(self) -> None:
-        """Create the root, take the day's lock, recover a crashed swap, create the staging dir."""
+        """Create the root, take the day's lock, recover a crashed swap, create the staging dir.
+
+        A ``<root>/<name>`` that gridai did not publish (no lock file of an earlier run beside it,
+        no ``run.json`` in it) is refused before anything is written.
+        """
+        check_replaceable(self.final, "published output", marker=self.root / f".{self.name}.lock")
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             self._lock_fh = open(self.root / f".{self.name}.lock", "a")  # noqa: SIM115 - held until close()

@@ -24,7 +24,7 @@ import pandas as pd
 import xarray as xr
 
 from gridai.exceptions import GridAIDataError
-from gridai.outputs import atomic_dir
+from gridai.outputs import atomic_dir, safe_path_part
 
 if TYPE_CHECKING:
     from gridai.dispatch.api import DispatchResult
@@ -113,9 +113,12 @@ def _plot_voltage(res: DispatchResult, path: Path) -> None:
 def write_results(results: dict[str, DispatchResult], out_dir: str | Path, plots: bool = True) -> Path:
     """Write every result into ``out_dir`` atomically (:func:`gridai.outputs.atomic_dir`).
 
-    An existing ``out_dir`` is replaced as a whole; a failure leaves it untouched.
+    An existing ``out_dir`` that gridai wrote is replaced as a whole; one holding anything else is
+    refused (:func:`gridai.outputs.check_replaceable`); a failure leaves it untouched.
     """
     out = Path(out_dir)
+    for key in results:  # names become folders: checked before anything is written
+        safe_path_part(key, "feeder")
     with atomic_dir(out) as tmp:
         summary = {}
         for key, res in results.items():

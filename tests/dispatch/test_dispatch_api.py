@@ -140,13 +140,19 @@ def test_cli_writes_outputs_atomically(tmp_path: Path) -> None:
     cpath, fdir = _write_inputs(tmp_path, cfg)
     out = tmp_path / "out"
     out.mkdir()
-    (out / "stale.txt").write_text("old run")
+    (out / "theirs.txt").write_text("not written by gridai")
     runner = CliRunner()
-    res = runner.invoke(
-        app, ["dispatch", "-c", str(cpath), "--forecast", str(fdir), "--out", str(out), "--json"]
-    )
+    args = ["dispatch", "-c", str(cpath), "--forecast", str(fdir), "--out", str(out), "--json"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2 and "did not write" in res.output, "a directory gridai did not write is never replaced"
+    assert (out / "theirs.txt").read_text() == "not written by gridai"
+    (out / "theirs.txt").unlink()
+    res = runner.invoke(app, args)  # empty: gridai's now
     assert res.exit_code == 0, res.output
-    assert not (out / "stale.txt").exists()
+    (out / "zone_1" / "stale.txt").write_text("old run")
+    res = runner.invoke(app, args)  # gridai's own output is replaced as a whole
+    assert res.exit_code == 0, res.output
+    assert not (out / "zone_1" / "stale.txt").exists()
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary) == {"zone_1", "zone_2"}
     net = summary["zone_1"]["network"]["zone_1"]
