@@ -3,7 +3,7 @@ culprit, leaves earlier outputs as they were and writes nothing outside its targ
 
 Cases are grouped by class (the id prefix): ``config-*`` (YAML files of every command), ``date-*``
 (command-line days), ``option-*`` (command-line values), ``network-*`` (pandapower JSON files),
-``data-*`` (load and weather files). Each runs the real command line in-process, in a fresh
+``data-*`` (load and weather files), ``output-*`` (targets gridai must not replace or escape). Each runs the real command line in-process, in a fresh
 working directory holding a published run ``outputs/2008-06-30/`` and a file outside any target;
 both must be unchanged afterwards, and no file may appear (a bad input writes nothing).
 """
@@ -218,7 +218,7 @@ CASES += [
     pytest.param(_run_with("dask: {n_workers: 0}\n", "n_workers"), id="option-run-zero-workers"),
     pytest.param(_run_with("dask: {connect_timeout_s: 1.0e9}\n", "connect_timeout_s"), id="option-run-unbounded-connect-timeout"),
     pytest.param(_run_with("feeders: [{name: f1, series: zone_1, network: no_such_grid}]\n", "no_such_grid", "feeders[0].network"), id="option-run-unknown-network"),
-    pytest.param(_run_with("feeders: [{name: f1, series: zone_1, network: case33bw, batteries: [{name: b, bus: 999}]}]\n", "999", "feeders[0].batteries[0].bus"), id="option-run-battery-bus-not-in-network"),
+    pytest.param(_run_with("feeders: [{name: f1, series: zone_1, network: case33bw, batteries: [{name: b, bus: 999, power_kw: 100, energy_kwh: 400}]}]\n", "999", "feeders[0].batteries[0].bus"), id="option-run-battery-bus-not-in-network"),
 ]  # fmt: skip
 
 
@@ -358,6 +358,73 @@ CASES += [
 ]  # fmt: skip
 
 
+# ------------------------------------------------------------------------------------ outputs
+def _dispatch_into(prepare: Callable[[Path], Path], feeder: str = "zone_1") -> Callable[[Path], list[str]]:
+    def make(wd: Path) -> list[str]:
+        cfg = wd / "d.yaml"
+        cfg.write_text(
+            f"feeders: [{{name: '{feeder}', batteries: [{{name: B1, power_kw: 100, energy_kwh: 400}}]}}]\n"
+        )
+        fdir = _forecast_dir(wd)
+        if feeder != "zone_1":  # the forecast must have the feeder's series for the name check to be reached
+            from gridai.dispatch.testing import daily_profile_kw, make_forecast
+
+            make_forecast(
+                {feeder: daily_profile_kw(24, 800.0)}, freq="1h", quantiles=(0.1, 0.5, 0.9)
+            ).to_netcdf(fdir / "forecast.nc", engine="h5netcdf")
+        return ["dispatch", "-c", str(cfg), "--forecast", str(fdir), "--out", str(prepare(wd))]
+
+    return make
+
+
+def _foreign_dir(wd: Path) -> Path:
+    return wd / "outputs"  # holds the published day-ahead run
+
+
+def _symlink_dir(wd: Path) -> Path:
+    link = wd / "linked"
+    link.symlink_to(wd / "outputs", target_is_directory=True)
+    return link
+
+
+def _dangling(wd: Path) -> Path:
+    link = wd / "dangling"
+    link.symlink_to(wd / "nowhere", target_is_directory=True)
+    return link
+
+
+def _a_file(wd: Path) -> Path:
+    return wd / "outside.txt"
+
+
+def _run_out(prepare: Callable[[Path], Path]) -> Callable[[Path], list[str]]:
+    def make(wd: Path) -> list[str]:
+        cfg = wd / "job.yaml"
+        cfg.write_text(_dayahead_yaml())
+        return ["run", "day-ahead", "--date", DAY, "-c", str(cfg), "--out", str(prepare(wd)), "--no-dask"]
+
+    return make
+
+
+def _foreign_day(wd: Path) -> Path:
+    theirs = wd / "theirs"
+    (theirs / DAY).mkdir(parents=True)
+    (theirs / DAY / "notes.txt").write_text("a folder named like the day, not gridai's")
+    return theirs
+
+
+CASES += [
+    pytest.param(Case(_dispatch_into(_foreign_dir), 2, ("outputs", "did not write")), id="output-dispatch-into-published-run"),
+    pytest.param(Case(_dispatch_into(_symlink_dir), 2, ("linked", "symbolic link")), id="output-dispatch-symlinked-out"),
+    pytest.param(Case(_dispatch_into(_dangling), 2, ("dangling", "symbolic link")), id="output-dispatch-dangling-symlink"),
+    pytest.param(Case(_dispatch_into(_a_file), 2, ("outside.txt", "not a directory")), id="output-dispatch-out-is-a-file"),
+    pytest.param(Case(_dispatch_into(lambda wd: wd / "new", feeder="../escape"), 2, ("../escape",)), id="output-dispatch-feeder-name-escapes"),
+    pytest.param(Case(_dispatch_into(lambda wd: wd / "new", feeder="/abs"), 2, ("/abs",)), id="output-dispatch-feeder-name-absolute"),
+    pytest.param(Case(_run_out(_foreign_day), 2, (DAY, "did not write")), id="output-run-day-folder-not-gridai"),
+    pytest.param(Case(_run_out(_a_file), 2, ("outside.txt",)), id="output-run-out-is-a-file"),
+]  # fmt: skip
+
+
 # ------------------------------------------------------------------------------------ the check
 def _snapshot(root: Path) -> dict[str, str]:
     out = {}
@@ -400,4 +467,4 @@ def test_bad_input(case: Case, workdir: Path) -> None:
 def test_catalogue_size() -> None:
     """The catalogue holds at least 150 cases across its classes."""
     classes = {p.id.split("-", 1)[0] for p in CASES}
-    assert len(CASES) >= 150 and classes == {"config", "date", "option", "network", "data"}
+    assert len(CASES) >= 150 and classes == {"config", "date", "option", "network", "data", "output"}
