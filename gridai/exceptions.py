@@ -15,6 +15,7 @@ code  meaning
 4     internal error
 5     an external service (MLflow tracking server, Dask scheduler) is unreachable
 6     another run for the same output holds its lock (nothing was done; retry later)
+143   terminated by SIGTERM (recorded as a failed run; nothing new published)
 ====  ==========================================================
 """
 
@@ -36,6 +37,7 @@ class ExitCode(IntEnum):
     INTERNAL = 4
     UNREACHABLE = 5
     LOCKED = 6
+    TERMINATED = 143
 
 
 class GridAIError(Exception):
@@ -155,3 +157,9 @@ class Finding:
             "end": self.end,
             "count": self.count,
         }
+
+
+class GridAITerminatedError(GridAIError):
+    """The process was asked to stop (SIGTERM): the run is recorded as failed, nothing is published."""
+
+    exit_code = ExitCode.TERMINATED

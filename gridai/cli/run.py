@@ -80,7 +80,7 @@ def day_ahead(
 
         ensure_champion(cfg, client, error)
     dask_ctx = contextlib.nullcontext(None) if no_dask else dask_client(cfg.dask)
-    with _mlflow_limits(cfg), dask_ctx as dc, _progress() as hook:
+    with _sigterm_as_error(), _mlflow_limits(cfg), dask_ctx as dc, _progress() as hook:
         result = run_day_ahead(
             cfg,
             date,
@@ -110,6 +110,28 @@ def day_ahead(
     if m.error:
         console.print(f"[bold red]error:[/] {m.error['message']}", highlight=False)
     raise typer.Exit(int(result.exit_code))
+
+
+@contextlib.contextmanager
+def _sigterm_as_error() -> Iterator[None]:
+    """Turn SIGTERM (Kubernetes, systemd, a cron timeout) into :class:`GridAITerminatedError`, so
+    the job records the run as failed (``D.run.failed.json``) instead of vanishing without a trace."""
+    import signal
+
+    from gridai.exceptions import GridAITerminatedError
+
+    def handler(signum: int, _frame: Any) -> None:
+        raise GridAITerminatedError(f"terminated by signal {signum} (SIGTERM) before the run finished")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _mlflow_client(cfg: Any) -> tuple[Any | None, str | None]:
