@@ -13,7 +13,7 @@ Inconsistent inputs raise :class:`GridAIDataError` / :class:`GridAIConfigError` 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -133,19 +133,33 @@ def _window_energy(ids: np.ndarray, energy_kwh: float, full_len: float) -> np.nd
     return energy_kwh * np.minimum(lengths / max(full_len, 1e-9), 1.0)
 
 
-def resolve_batteries(cfg: DispatchConfig, mean_load_kw: np.ndarray) -> BatteryArrays:
-    rows = [(f, b) for f, fc in enumerate(cfg.feeders) for b in fc.batteries]
-    p = np.array(
-        [
-            b.power_kw if b.power_kw is not None else b.power_frac_of_mean_load * mean_load_kw[f]
-            for f, b in rows
-        ],
-        dtype=float,
-    ).reshape(-1)
-    e = np.array(
-        [b.energy_kwh if b.energy_kwh is not None else b.duration_h * p[i] for i, (_, b) in enumerate(rows)],
-        dtype=float,
-    ).reshape(-1)
+def resolve_batteries(
+    cfg: DispatchConfig,
+    mean_load_kw: np.ndarray,
+    peak_load_kw: np.ndarray,
+    farthest_bus: Sequence[int | None],
+) -> BatteryArrays:
+    """The model builder's battery arrays, one row per battery of ``cfg.feeders`` in order.
+
+    Each :class:`~gridai.dispatch.config.BatteryConfig` is resolved against its feeder
+    (:meth:`~gridai.dispatch.config.BatteryConfig.resolve`); SoC fractions become kWh
+    (``soc_*_kwh = soc_*_frac * energy_kwh``), a missing terminal target NaN, a missing ramp NaN.
+
+    Parameters
+    ----------
+    mean_load_kw, peak_load_kw:
+        Mean and peak forecast load of each feeder [kW], shape ``(F,)``.
+    farthest_bus:
+        Each feeder's bus farthest from the source (None: not needed or no network).
+    """
+    rows = [
+        (f, b.resolve(mean_load_kw=float(mean_load_kw[f]), peak_load_kw=float(peak_load_kw[f]),
+                      farthest_bus=farthest_bus[f]))
+        for f, fc in enumerate(cfg.feeders)
+        for b in fc.batteries
+    ]  # fmt: skip
+    p = np.array([b.power_kw for _, b in rows], dtype=float).reshape(-1)
+    e = np.array([b.energy_kwh for _, b in rows], dtype=float).reshape(-1)
     for i, (_, b) in enumerate(rows):
         if not (np.isfinite(p[i]) and p[i] > 0 and np.isfinite(e[i]) and e[i] > 0):
             raise GridAIConfigError(f"battery {b.name}: power {p[i]} kW / energy {e[i]} kWh must be positive")
@@ -159,7 +173,7 @@ def resolve_batteries(cfg: DispatchConfig, mean_load_kw: np.ndarray) -> BatteryA
     return BatteryArrays(
         name=[b.name for _, b in rows],
         feeder=np.array([f for f, _ in rows], dtype=np.int64),
-        bus=[b.bus for _, b in rows],
+        bus=[None if b.bus == "farthest" else b.bus for _, b in rows],
         charge_kw=p,
         discharge_kw=p.copy(),
         energy_kwh=e,
@@ -222,14 +236,17 @@ def prepare_inputs(
         load = np.stack([p for p, _, _ in per_feeder], axis=1)  # (S, F, T) in forecast units
         _, weights, levels = per_feeder[-1]  # the same for every feeder
     feeder_inputs: list[FeederInputs] = []
+    farthest: list[int | None] = [None] * len(fcs)
     for i, fc in enumerate(fcs):
         if fc.network is None:
             feeder_inputs.append(FeederInputs(fc.name, fc, None, None, None))
             continue
-        from gridai.grid.topology import feeder_arrays, load_network
+        from gridai.grid.topology import farthest_bus, feeder_arrays, load_network
 
         net = (nets or {}).get(fc.name) or load_network(fc.network.network)
         arrays = feeder_arrays(net, name=fc.network.network)
+        if any(b.bus == "farthest" for b in fc.batteries):
+            farthest[i] = farthest_bus(arrays)
         rf = orient_radial(arrays)
         nominal_kw = 1000.0 * float(arrays.p_load_mw[rf.buses].sum())
         peak = float(median_of(values[i], q_levels).max())
@@ -242,10 +259,12 @@ def prepare_inputs(
         load[:, i, :] = scale * nominal_kw
         v_slack = fc.network.v_slack_pu or float(net.ext_grid["vm_pu"].iloc[0])
         feeder_inputs.append(FeederInputs(fc.name, fc, net, rf, scale, v_slack))
-    if sampled:  # equal-weight samples: their average
-        mean_load = np.tensordot(weights, load, axes=1).mean(axis=1)
+    # the load path battery sizes refer to (F, T): the samples' average, or the median path
+    if sampled:  # equal-weight samples
+        ref_path = np.tensordot(weights, load, axes=1)
     else:
-        mean_load = load[int(np.argmax(weights))].mean(axis=1) if mode == "scenario" else load[0].mean(axis=1)
+        ref_path = load[int(np.argmax(weights))] if mode == "scenario" else load[0]
+    mean_load = ref_path.mean(axis=1)
 
     t = cfg.tariff
     price = np.where(
@@ -334,7 +353,9 @@ def prepare_inputs(
         load_kw=load,
         price_per_kwh=price.astype(float),
         carbon_kg_per_kwh=np.full(n_t, t.carbon_kg_per_kwh),
-        batteries=resolve_batteries(cfg.model_copy(update={"feeders": fcs}), mean_load),
+        batteries=resolve_batteries(
+            cfg.model_copy(update={"feeders": fcs}), mean_load, ref_path.max(axis=1), farthest
+        ),
         pv=pv,
         ev=ev,
         shift=flex_arrays(shift_rows, win, wid, wen),

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from gridai.dispatch.config import BatteryConfig
 from gridai.pipelines.dayahead.job import run_day_ahead
 from gridai.pipelines.dayahead.readiness import (
     ReadinessConfig,
@@ -107,9 +107,7 @@ def test_feeder_batteries_carry_islands_with_the_energy_left_at_the_peak(case33b
     at bus 17 can carry an island with what its schedule leaves at the peak."""
     demand = _demand(2500.0)
     t_peak = demand[0.5].idxmax()
-    bess = SimpleNamespace(
-        name="b1", bus=17, power_kw=400.0, energy_kwh=800.0, soc_init_kwh=400.0, soc_min_kwh=80.0
-    )
+    bess = BatteryConfig(name="b1", bus=17, power_kw=400.0, energy_kwh=800.0, soc_initial_frac=0.5, soc_min_frac=0.1)
 
     def schedule(soc_kwh: float) -> pd.DataFrame:
         return pd.DataFrame({"asset": ["b1"], "time": [t_peak], "p_kw": [0.0], "soc_kwh": [soc_kwh]})

@@ -9,7 +9,7 @@ nominal load, i.e. the same mapping the health power flows use (demand(t) / nomi
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,11 @@ import xarray as xr
 
 from gridai.forecast.quantiles import MEDIAN, quantile_column
 from gridai.pipelines.dayahead.feeders import nominal_load_kw
+
+if TYPE_CHECKING:
+    from gridai.dispatch.config import BatteryConfig, DispatchConfig
+    from gridai.pipelines.dayahead.config import JobDispatchConfig
+    from gridai.pipelines.dayahead.feeder_task import FeederOutcome, FeederWork
 
 logger = logging.getLogger(__name__)
 
@@ -43,15 +48,13 @@ def forecast_dataset(name: str, demand_kw: pd.DataFrame) -> xr.Dataset:
     return ds.assign_coords(parent=("series", np.array(["system"], dtype=object)))
 
 
-def build_config(work: Any, batteries: list[Any], net: Any, cfg: Any) -> Any:
-    """A one-feeder ``DispatchConfig`` for ``work`` (a :class:`~gridai.pipelines.dayahead.feeder_task.FeederWork`)."""
-    from gridai.dispatch.config import (
-        BatteryConfig,
-        DispatchConfig,
-        FeederConfig,
-        NetworkConfig,
-        TariffConfig,
-    )
+def build_config(
+    work: FeederWork, batteries: list[BatteryConfig], net: Any, cfg: JobDispatchConfig
+) -> DispatchConfig:
+    """A one-feeder ``DispatchConfig`` for ``work``; ``batteries`` go in as they are (resolved by
+    :func:`~gridai.pipelines.dayahead.feeder_task.resolve_batteries`, so that the schedule, the idle
+    fallback and the readiness islands all use the same kW and kWh)."""
+    from gridai.dispatch.config import DispatchConfig, FeederConfig, NetworkConfig, TariffConfig
     from gridai.optim.solve import SolveOptions
 
     spec = work.spec
@@ -65,25 +68,9 @@ def build_config(work: Any, batteries: list[Any], net: Any, cfg: Any) -> Any:
             v_min_pu=cfg.v_min_pu,
             ac_check_intervals=cfg.ac_check_intervals,
         )
-    bats = [
-        BatteryConfig(
-            name=b.name,
-            bus=b.bus,
-            power_kw=b.power_kw,
-            energy_kwh=b.energy_kwh,
-            eta_charge=b.efficiency,
-            eta_discharge=b.efficiency,
-            soc_min_frac=b.soc_min_kwh / b.energy_kwh,
-            soc_max_frac=b.soc_max_kwh / b.energy_kwh,
-            soc_initial_frac=b.soc_init_kwh / b.energy_kwh,
-            soc_terminal_frac=b.soc_terminal_kwh / b.energy_kwh,
-            cyclic=False,
-        )
-        for b in batteries
-    ]
     price = cfg.price
     return DispatchConfig(
-        feeders=[FeederConfig(name=spec.name, series=spec.name, network=network, batteries=bats)],
+        feeders=[FeederConfig(name=spec.name, series=spec.name, network=network, batteries=batteries)],
         tariff=TariffConfig(
             base_price_per_kwh=price.offpeak_per_kwh,
             peak_price_per_kwh=price.peak_per_kwh,
@@ -96,7 +83,9 @@ def build_config(work: Any, batteries: list[Any], net: Any, cfg: Any) -> Any:
     )
 
 
-def dispatch(work: Any, batteries: list[Any], net: Any, cfg: Any, step_h: float) -> Any:
+def dispatch(
+    work: FeederWork, batteries: list[BatteryConfig], net: Any, cfg: JobDispatchConfig, step_h: float
+) -> FeederOutcome:
     """Dispatch one feeder; returns a :class:`~gridai.pipelines.dayahead.feeder_task.FeederOutcome`.
 
     Raises
@@ -137,7 +126,7 @@ def dispatch(work: Any, batteries: list[Any], net: Any, cfg: Any, step_h: float)
     return out
 
 
-def _schedule(feeder: str, sched: pd.DataFrame, batteries: list[Any]) -> pd.DataFrame:
+def _schedule(feeder: str, sched: pd.DataFrame, batteries: list[BatteryConfig]) -> pd.DataFrame:
     names = {b.name for b in batteries}
     s = sched.reset_index() if "time" not in sched.columns else sched
     s = s[s["asset"].isin(names)]

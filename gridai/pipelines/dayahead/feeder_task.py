@@ -25,10 +25,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gridai.dispatch.config import BatteryConfig
 from gridai.exceptions import GridAIError
 from gridai.forecast.quantiles import MEDIAN, quantile_column
 from gridai.grid.health import HealthConfig, feeder_health
-from gridai.pipelines.dayahead.feeders import FeederSpec, farthest_bus, nominal_load_kw
+from gridai.pipelines.dayahead.feeders import FeederSpec, nominal_load_kw
 from gridai.pipelines.dayahead.readiness import ReadinessConfig, feeder_readiness
 
 logger = logging.getLogger(__name__)
@@ -70,52 +71,32 @@ class FeederOutcome:
     readiness: list[dict[str, Any]] = field(default_factory=list)
 
 
-@dataclass
-class Battery:
-    """A battery with every default resolved against its network [kW, kWh]."""
+def resolve_batteries(spec: FeederSpec, net: Any, demand_kw: pd.DataFrame) -> list[BatteryConfig]:
+    """The feeder's batteries in kW, kWh and pandapower bus indices (:meth:`BatteryConfig.resolve`).
 
-    name: str
-    bus: int
-    power_kw: float
-    energy_kwh: float
-    soc_init_kwh: float
-    soc_min_kwh: float
-    soc_max_kwh: float
-    soc_terminal_kwh: float
-    efficiency: float
+    Relative sizes refer to the feeder's median demand forecast (its mean and peak [kW]; the
+    network's nominal load when the forecast is empty); bus ``'farthest'`` is
+    :func:`~gridai.grid.topology.farthest_bus`, no bus the feeder head (the ext_grid bus).
+    """
+    from gridai.grid.topology import farthest_bus, feeder_arrays
 
-
-def resolve_batteries(spec: FeederSpec, net: Any, peak_kw: float) -> list[Battery]:
-    """Fill each battery's defaults: farthest bus, 20 % of peak, 4 h of energy, cyclic SoC."""
+    med = quantile_column(demand_kw, MEDIAN)
+    nominal = nominal_load_kw(net)
+    peak = float(med.max()) if len(med) else nominal
+    mean = float(med.mean()) if len(med) else nominal
+    far = farthest_bus(feeder_arrays(net)) if any(b.bus == "farthest" for b in spec.batteries) else None
+    head = int(net.ext_grid["bus"].iloc[0])
     out = []
-    far: int | None = None
     for b in spec.batteries:
-        if b.bus is None and far is None:
-            far = farthest_bus(net)
-        bus = b.bus if b.bus is not None else far
-        power = b.power_kw if b.power_kw is not None else round(0.2 * peak_kw, 1)
-        energy = b.energy_kwh if b.energy_kwh is not None else 4.0 * power
-        terminal = b.soc_terminal if b.soc_terminal is not None else b.soc_init
-        out.append(
-            Battery(
-                name=b.name,
-                bus=int(bus or 0),
-                power_kw=power,
-                energy_kwh=energy,
-                soc_init_kwh=b.soc_init * energy,
-                soc_min_kwh=b.soc_min * energy,
-                soc_max_kwh=b.soc_max * energy,
-                soc_terminal_kwh=terminal * energy,
-                efficiency=b.efficiency,
-            )
-        )
+        r = b.resolve(mean_load_kw=mean, peak_load_kw=peak, farthest_bus=far)
+        out.append(r if isinstance(r.bus, int) else r.model_copy(update={"bus": head}))
     return out
 
 
-def idle_schedule(feeder: str, batteries: list[Battery], times: pd.DatetimeIndex) -> pd.DataFrame:
-    """Every battery at 0 kW with its SoC held at the initial value (always safe)."""
+def idle_schedule(feeder: str, batteries: list[BatteryConfig], times: pd.DatetimeIndex) -> pd.DataFrame:
+    """Every battery at 0 kW with its SoC held at the initial value (always safe; batteries resolved)."""
     rows = [
-        {"feeder": feeder, "asset": b.name, "time": t, "p_kw": 0.0, "soc_kwh": b.soc_init_kwh}
+        {"feeder": feeder, "asset": b.name, "time": t, "p_kw": 0.0, "soc_kwh": b.soc_initial_kwh}
         for b in batteries
         for t in times
     ]
@@ -184,9 +165,7 @@ def run_feeder(
     t0 = time.perf_counter()
     spec = work.spec
     net = network_copy(spec.network)
-    nominal = nominal_load_kw(net)
-    med = quantile_column(work.demand_kw, MEDIAN)
-    batteries = resolve_batteries(spec, net, float(med.max()) if len(med) else nominal)
+    batteries = resolve_batteries(spec, net, work.demand_kw)
     times = pd.DatetimeIndex(work.demand_kw.index)
     step_h = float((times[1] - times[0]) / pd.Timedelta(hours=1)) if len(times) > 1 else 1.0
 
@@ -209,7 +188,7 @@ def run_feeder(
 
 
 def _readiness(
-    work: FeederWork, cfg: ReadinessConfig, batteries: list[Battery], schedule: pd.DataFrame
+    work: FeederWork, cfg: ReadinessConfig, batteries: list[BatteryConfig], schedule: pd.DataFrame
 ) -> list[dict[str, Any]]:
     """N-1 restoration plans on a fresh copy of the network; a crash is flagged in the table."""
     try:
@@ -221,7 +200,7 @@ def _readiness(
                  "problem": f"{type(err).__name__}: {err}"}]  # fmt: skip
 
 
-def _dispatch(work: FeederWork, batteries: list[Battery], net: Any, cfg: Any, step_h: float) -> FeederOutcome:
+def _dispatch(work: FeederWork, batteries: list[BatteryConfig], net: Any, cfg: Any, step_h: float) -> FeederOutcome:
     """Call the dispatch engine; map infeasibility, time-outs and errors onto flagged fallbacks."""
     from gridai.pipelines.dayahead import dispatch_adapter
 

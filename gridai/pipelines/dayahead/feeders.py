@@ -13,6 +13,9 @@ quantiles ordered.
 
 :func:`synthetic_feeders` builds any number of feeders from the zones for scale tests:
 profiles scaled and noised per feeder, one generated battery each.
+
+Batteries are :class:`gridai.dispatch.config.BatteryConfig`, the dispatch engine's own type;
+:func:`default_battery` is the one a feeder gets when it lists none.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import pandas as pd
 from pydantic import Field
 
 from gridai.config import StrictModel
+from gridai.dispatch.config import BatteryConfig
 
 logger = logging.getLogger(__name__)
 
@@ -35,27 +39,31 @@ logger = logging.getLogger(__name__)
 DEFAULT_PEAK_FRACTION = 0.8
 
 
-class BatterySpec(StrictModel):
-    """One battery on a feeder."""
+def default_battery(name: str = "bess_1", **sizes: float) -> BatteryConfig:
+    """The battery a day-ahead feeder gets when its config lists none.
 
-    name: str = Field(..., min_length=1, description="Asset name, unique on the feeder.")
-    bus: int | None = Field(
-        None, description="pandapower bus index; None = the bus electrically farthest from the source."
+    At the bus farthest from the source, 20 % of the feeder's peak (median) demand for 4 h,
+    a SoC window of 10-95 %, 92 % one-way efficiency, starting half full and ending at least
+    half full. ``sizes`` replace the relative sizes, e.g. ``power_kw=..., energy_kwh=...``
+    (synthetic feeders).
+    """
+    size: dict[str, float | None] = {"power_frac_of_peak_load": 0.2, "duration_h": 4.0}
+    if "power_kw" in sizes or "power_frac_of_mean_load" in sizes:
+        size["power_frac_of_peak_load"] = None
+    if "energy_kwh" in sizes:
+        size["duration_h"] = None
+    return BatteryConfig(
+        name=name,
+        bus="farthest",
+        eta_charge=0.92,
+        eta_discharge=0.92,
+        soc_min_frac=0.1,
+        soc_max_frac=0.95,
+        soc_initial_frac=0.5,
+        soc_terminal_frac=0.5,
+        cyclic=False,
+        **{**size, **sizes},
     )
-    power_kw: float | None = Field(
-        None, gt=0, description="Charge/discharge power limit [kW]; None = 20 % of peak."
-    )
-    energy_kwh: float | None = Field(None, gt=0, description="Energy capacity [kWh]; None = 4 h at power_kw.")
-    soc_init: float = Field(0.5, ge=0, le=1, description="Initial state of charge [fraction of energy_kwh].")
-    soc_min: float = Field(0.1, ge=0, le=1, description="Lowest state of charge [fraction].")
-    soc_max: float = Field(0.95, ge=0, le=1, description="Highest state of charge [fraction].")
-    soc_terminal: float | None = Field(
-        None,
-        ge=0,
-        le=1,
-        description="State of charge required at the end of day D [fraction]; None = cyclic.",
-    )
-    efficiency: float = Field(0.92, gt=0, le=1, description="One-way charge and discharge efficiency.")
 
 
 class FeederSpec(StrictModel):
@@ -69,13 +77,23 @@ class FeederSpec(StrictModel):
     peak_kw: float | None = Field(
         None,
         gt=0,
-        description="Feeder peak demand [kW]; None = DEFAULT_PEAK_FRACTION of the network's nominal load.",
+        description="Feeder peak demand [kW] the series' historical peak is scaled to; None = peak_fraction "
+        "of the network's nominal load.",
+    )
+    peak_fraction: float = Field(
+        DEFAULT_PEAK_FRACTION,
+        gt=0,
+        le=2,
+        description="Feeder peak as a fraction of the network's nominal load when peak_kw is None (0.8: "
+        "planned with headroom; case33bw at 1.0 already sags to 0.913 pu).",
     )
     noise: float = Field(
         0.0, ge=0, le=0.5, description="Std of a deterministic multiplicative noise on the profile."
     )
-    batteries: list[BatterySpec] = Field(
-        default_factory=lambda: [BatterySpec(name="bess_1")], description="Batteries on the feeder."
+    batteries: list[BatteryConfig] = Field(
+        default_factory=lambda: [default_battery()],
+        description="Batteries on the feeder (gridai.dispatch.config.BatteryConfig, the dispatch's own type); "
+        "none listed: default_battery() (20 % of the feeder's peak for 4 h at the farthest bus).",
     )
 
 
@@ -125,7 +143,7 @@ def synthetic_feeders(
                 network=net,
                 peak_kw=round(peak, 1),
                 noise=cfg.noise,
-                batteries=[BatterySpec(name="bess_1", power_kw=power, energy_kwh=round(power * hours, 1))],
+                batteries=[default_battery(power_kw=power, energy_kwh=round(power * hours, 1))],
             )
         )
     return out
@@ -146,31 +164,15 @@ def feeder_demand(
     reference_kw:
         Peak of the series over the recent history [kW] (maps the series to the feeder's size).
     nominal_kw:
-        The network's nominal load [kW] (``DEFAULT_PEAK_FRACTION`` of it is the default ``peak_kw``).
+        The network's nominal load [kW] (``spec.peak_fraction`` of it is the default ``peak_kw``).
     """
-    peak = spec.peak_kw if spec.peak_kw is not None else DEFAULT_PEAK_FRACTION * nominal_kw
+    peak = spec.peak_kw if spec.peak_kw is not None else spec.peak_fraction * nominal_kw
     factor = np.full(len(series_kw), peak / reference_kw if reference_kw > 0 else 0.0)
     if spec.noise > 0:
         day = pd.Timestamp(series_kw.index[0]).strftime("%Y-%m-%d") if len(series_kw) else ""
         rng = np.random.default_rng(_seed(spec.name, day))
         factor *= np.clip(1.0 + rng.normal(0.0, spec.noise, len(series_kw)), 0.5, 1.5)
     return series_kw.mul(factor, axis=0)
-
-
-def farthest_bus(net: object) -> int:
-    """pandapower index of the bus with the largest series resistance from the source."""
-    import networkx as nx
-
-    from gridai.grid.topology import feeder_arrays
-
-    arrays = feeder_arrays(net)  # type: ignore[arg-type]
-    g = nx.Graph()
-    g.add_nodes_from(range(arrays.n_bus))
-    for k in np.flatnonzero(arrays.closed):
-        g.add_edge(int(arrays.f[k]), int(arrays.t[k]), r=float(abs(arrays.r_pu[k])) + 1e-9)
-    dist = nx.multi_source_dijkstra_path_length(g, [int(s) for s in arrays.slack], weight="r")
-    pos = max(dist, key=lambda p: (dist[p], -p))
-    return int(arrays.bus[pos])
 
 
 def nominal_load_kw(net: object) -> float:

@@ -87,7 +87,7 @@ def check_feeder_networks(cfg: DayAheadConfig, source: str | Path | None = None)
     for i, spec in enumerate(cfg.feeders):
         known = bus_set(spec.name, spec.network, f"feeders[{i}].network")
         for j, battery in enumerate(spec.batteries):
-            if battery.bus is not None and int(battery.bus) not in known:
+            if isinstance(battery.bus, int) and battery.bus not in known:
                 raise GridAIConfigError(
                     f"{where}feeder {spec.name}: feeders[{i}].batteries[{j}].bus {battery.bus} is not a bus of "
                     f"network {spec.network!r} (buses {min(known)}..{max(known)})",

@@ -30,6 +30,7 @@ import pandas as pd
 from pydantic import Field
 
 from gridai.config import StrictModel
+from gridai.dispatch.config import BatteryConfig
 from gridai.exceptions import GridAIError
 from gridai.forecast.quantiles import MEDIAN, quantile_column
 from gridai.grid.health import scale_total_load
@@ -104,31 +105,34 @@ def candidate_faults(rn: Any, max_faults: int | None) -> list[tuple[int, float]]
 
 
 def add_battery_units(
-    net: Any, batteries: Sequence[Any], schedule: pd.DataFrame | None, t_peak: pd.Timestamp
+    net: Any, batteries: Sequence[BatteryConfig], schedule: pd.DataFrame | None, t_peak: pd.Timestamp
 ) -> dict[int, str]:
     """Add each battery (one per bus, the first listed wins) as a pandapower storage holding the
     energy its schedule leaves at ``t_peak``; {storage index: battery name}.
 
-    ``batteries`` have ``name``, ``bus`` (pandapower bus), ``power_kw``, ``energy_kwh``,
-    ``soc_init_kwh`` and ``soc_min_kwh`` (see ``gridai.pipelines.dayahead.feeder_task.Battery``);
-    ``schedule`` has columns asset, time, soc_kwh.
+    ``batteries`` are resolved (pandapower bus, kW, kWh: see
+    :func:`gridai.pipelines.dayahead.feeder_task.resolve_batteries`); ``schedule`` has columns
+    asset, time, soc_kwh.
     """
     import pandapower as pp
 
     units: dict[int, str] = {}
     buses: set[int] = set()
     for b in batteries:
-        if int(b.bus) in buses or b.energy_kwh <= 0 or b.power_kw <= 0:
+        bus, power_kw, energy_kwh = b.bus, b.power_kw, b.energy_kwh
+        if not isinstance(bus, int) or power_kw is None or energy_kwh is None:
+            raise GridAIError(f"battery {b.name}: bus/power/energy not resolved (resolve_batteries first)")
+        if bus in buses or energy_kwh <= 0 or power_kw <= 0:
             continue
-        soc = float(b.soc_init_kwh)
+        soc = float(b.soc_initial_kwh)
         if schedule is not None and len(schedule):
             at = schedule[(schedule["asset"] == b.name) & (pd.DatetimeIndex(schedule["time"]) == t_peak)]
             if len(at):
                 soc = float(at["soc_kwh"].iloc[0])
-        k = pp.create_storage(net, bus=int(b.bus), p_mw=0.0, max_e_mwh=b.energy_kwh / 1e3, sn_mva=b.power_kw / 1e3,
-                              soc_percent=100.0 * soc / b.energy_kwh, min_e_mwh=b.soc_min_kwh / 1e3, name=b.name)  # fmt: skip
+        k = pp.create_storage(net, bus=bus, p_mw=0.0, max_e_mwh=energy_kwh / 1e3, sn_mva=power_kw / 1e3,
+                              soc_percent=100.0 * soc / energy_kwh, min_e_mwh=b.soc_min_kwh / 1e3, name=b.name)  # fmt: skip
         units[int(k)] = str(b.name)
-        buses.add(int(b.bus))
+        buses.add(bus)
     return units
 
 
@@ -137,7 +141,7 @@ def feeder_readiness(
     feeder: str,
     demand_kw: pd.DataFrame,
     cfg: ReadinessConfig,
-    batteries: Sequence[Any] = (),
+    batteries: Sequence[BatteryConfig] = (),
     schedule: pd.DataFrame | None = None,
 ) -> list[dict[str, Any]]:
     """Rows of ``restoration_readiness.csv`` for one feeder (``net`` is changed in place).
