@@ -34,7 +34,36 @@ def _positions(plan: RestorationPlan) -> dict[int, tuple[float, float]]:
     g = nx.Graph()
     g.add_nodes_from(range(a.n_bus))
     g.add_edges_from(zip(a.f.tolist(), a.t.tolist(), strict=True))
-    return {int(k): (float(v[0]), float(v[1])) for k, v in nx.kamada_kawai_layout(g).items()}
+    if a.n_bus <= FORCE_LAYOUT_MAX_BUSES:
+        return {int(k): (float(v[0]), float(v[1])) for k, v in nx.kamada_kawai_layout(g).items()}
+    return tree_layout(g, [int(s) for s in np.atleast_1d(a.slack)])
+
+
+#: Largest network drawn with the Kamada-Kawai force layout (cubic in the bus count: a 3,000-bus
+#: network took minutes); larger ones get :func:`tree_layout`, linear in the bus count.
+FORCE_LAYOUT_MAX_BUSES = 200
+
+
+def tree_layout(g: nx.Graph, roots: list[int]) -> dict[int, tuple[float, float]]:
+    """A left-to-right tree drawing in linear time: ``x`` = hops from the nearest root (a source),
+    ``y`` = leaves in depth-first order, an inner bus at the mean of its children. Buses not
+    reachable from a root start trees of their own, below the others."""
+    x: dict[int, float] = {}
+    y: dict[int, float] = {}
+    next_leaf = 0.0
+    for start in [r for r in roots if r in g] + list(g.nodes):
+        if start in y:
+            continue
+        tree = nx.bfs_tree(g, start)
+        for node, hops in nx.single_source_shortest_path_length(tree, start).items():
+            x[int(node)] = float(hops)
+        for node in nx.dfs_postorder_nodes(tree, start):
+            kids = list(tree.successors(node))
+            if kids:
+                y[int(node)] = sum(y[int(c)] for c in kids) / len(kids)
+            else:
+                y[int(node)], next_leaf = next_leaf, next_leaf + 1.0
+    return {n: (x[n], -y[n]) for n in y}
 
 
 def plot_plan(plan: RestorationPlan, path: str | Path) -> Path:
