@@ -200,7 +200,9 @@ def _readiness(
                  "problem": f"{type(err).__name__}: {err}"}]  # fmt: skip
 
 
-def _dispatch(work: FeederWork, batteries: list[BatteryConfig], net: Any, cfg: Any, step_h: float) -> FeederOutcome:
+def _dispatch(
+    work: FeederWork, batteries: list[BatteryConfig], net: Any, cfg: Any, step_h: float
+) -> FeederOutcome:
     """Call the dispatch engine; map infeasibility, time-outs and errors onto flagged fallbacks."""
     from gridai.pipelines.dayahead import dispatch_adapter
 
