@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +17,6 @@ from gridai.outputs import OutputDir, OutputNotWritableError, RunInProgressError
 from gridai.pipelines.dayahead.config import DayAheadConfig
 from gridai.pipelines.dayahead.feeders import FeederSpec, SyntheticFeeders, feeder_demand, synthetic_feeders
 from gridai.pipelines.dayahead.manifest import RunManifest, stable_view
-from gridai.pipelines.dayahead.report import ReportData, render_report
 from gridai.pipelines.distributed import task_key
 
 from support import FIXTURES, REPO_ROOT, NetFactory
@@ -173,50 +169,6 @@ def test_feeder_health_flags_low_voltage_and_battery_relieves_it(case33bw: NetFa
     summary = health_summary(df)
     assert summary.loc[0, "v_min_pu"] == pytest.approx(df["v_min_pu"].min())
     assert "buses < 0.95 pu" in summary.loc[0, "flags"]
-
-
-# ------------------------------------------------------------------------------------ report
-def test_report_is_self_contained_and_shows_every_fallback() -> None:
-    fc = _quantile_frame()
-    actual = pd.Series(np.linspace(1500, 2500, 72), index=pd.date_range("2008-06-27", periods=72, freq="h"))
-    sched = pd.DataFrame(
-        {"feeder": "f1", "asset": "b1", "time": DAY, "p_kw": np.sin(np.arange(24)) * 100, "soc_kwh": 500.0}
-    )
-    m = RunManifest(job="day-ahead", date="2008-06-30")
-    m.model = {"used": "baseline:seasonal_naive", "substituted": True}
-    m.add_fallback("forecast", "substituted", "champion <missing>")
-    m.add_fallback("dispatch", "idle_schedule", "infeasible", feeder="f1")
-    m.finish(ExitCode.FALLBACK)
-    health = pd.DataFrame(
-        [{"feeder": "f1", "v_min_pu": 0.91, "v_min_bus": 17, "loading_max_pct": 120.0,
-          "loading_max_element": "line 3", "losses_kw_peak": 50.0, "flags": "3 buses < 0.95 pu"}]
-    )  # fmt: skip
-    html = render_report(
-        ReportData(date="2008-06-30", title="t", forecasts={"system": fc * 10, "f1": fc}, actuals={"system": actual},
-                   schedules=sched, health_summary=health, manifest=m.to_dict())
-    )  # fmt: skip
-    assert "http://" not in html and "https://" not in html and "<script" not in html
-    assert html.count("data:image/png;base64,") >= 4
-    assert "&lt;missing&gt;" in html and "idle_schedule" in html and "SUBSTITUTED" in html
-    assert html.count("class='bad'") >= 2  # low voltage and overload highlighted
-
-
-@pytest.mark.skipif(bool(os.environ.get("GRIDAI_SKIP_BROWSER")), reason="GRIDAI_SKIP_BROWSER is set")
-def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
-    # `make test` (CI) installs Debian's chromium; without it this test fails rather than skips.
-    assert shutil.which("chromium"), "chromium is not installed: run `make browser` (or set GRIDAI_SKIP_BROWSER=1)"
-    fc = _quantile_frame()
-    page = tmp_path / "report.html"
-    m = RunManifest(job="day-ahead", date="2008-06-30")
-    m.finish(ExitCode.OK)
-    page.write_text(render_report(ReportData(date="2008-06-30", title="t", forecasts={"system": fc},
-                                             manifest=m.to_dict())))  # fmt: skip
-    script = REPO_ROOT / "experiments" / "render_report.sh"
-    shot = tmp_path / "shot.png"
-    subprocess.run(["bash", str(script), str(page), str(shot)], check=True, timeout=120, capture_output=True)
-    data = shot.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
-    assert sys.platform.startswith("linux")
 
 
 # ------------------------------------------------------------------------------------ tracking

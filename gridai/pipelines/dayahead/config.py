@@ -103,7 +103,12 @@ class ReportConfig(StrictModel):
     actual_days: int = Field(
         3, ge=0, le=14, description="Days of recent actuals before D shown on the charts."
     )
-    max_feeder_charts: int = Field(12, ge=0, description="Feeders charted individually (worst health first).")
+    max_feeder_charts: int = Field(
+        6,
+        ge=0,
+        description="Most exposed feeders charted individually (most banner items, then lowest voltage); "
+        "every feeder is a table row. Bounds the report's rendering cost whatever the feeder count.",
+    )
     title: str = Field("gridai day-ahead", description="Report title.")
 
 

@@ -69,6 +69,8 @@ class FeederOutcome:
     worker: str = ""
     network_summary: dict[str, Any] = field(default_factory=dict)
     readiness: list[dict[str, Any]] = field(default_factory=list)
+    batteries: list[Any] = field(default_factory=list)
+    """The feeder's batteries as resolved and dispatched (sizes in kW/kWh, bus indices; the report)."""
 
 
 def resolve_batteries(spec: FeederSpec, net: Any, demand_kw: pd.DataFrame) -> list[BatteryConfig]:
@@ -182,6 +184,7 @@ def run_feeder(
     outcome.health = feeder_health(net, spec.name, work.demand_kw, health, batt)
     if readiness is not None and readiness.enabled:
         outcome.readiness = _readiness(work, readiness, batteries, outcome.schedule)
+    outcome.batteries = list(batteries)
     outcome.seconds = round(time.perf_counter() - t0, 3)
     outcome.worker = f"{socket.gethostname()}:{os.getpid()}"
     return outcome

@@ -12,6 +12,7 @@ instead, marked ``substituted``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,9 @@ def _quality_findings(
 class ForecastOutcome:
     forecast: xr.Dataset
     model_info: dict[str, Any]
+    hindcast: Callable[[pd.Timestamp], xr.Dataset] | None = None
+    """The forecaster used for D, applied to another day under the same issue-time protocol (the
+    report's D-1 chart when no forecast of D-1 was published); may raise."""
 
 
 def forecast_day(
@@ -173,9 +177,12 @@ def forecast_day(
         # the baseline asked for on purpose (benchmarks, sites without a trained model): not a fallback
         if inputs.gate_failed:
             manifest.add_fallback("forecast", "gates_failed", "; ".join(inputs.gate_failed))
-        fc = _baseline_forecast(cfg, inputs, _history(inputs.load, day), day, uri.split(":", 1)[1])
-        info.update(used=uri, model=uri.split(":", 1)[1])
-        return ForecastOutcome(fc, info)
+        name = uri.split(":", 1)[1]
+        fc = _baseline_forecast(cfg, inputs, _history(inputs.load, day), day, name)
+        info.update(used=uri, model=name)
+        return ForecastOutcome(
+            fc, info, lambda d: _baseline_forecast(cfg, inputs, _history(inputs.load, d), d, name)
+        )
     if inputs.gate_failed:
         reason = "input data failed the quality gates: " + "; ".join(inputs.gate_failed)
     else:
@@ -196,7 +203,8 @@ def forecast_day(
     if model is not None:
         try:
             fc = _predict(model, cfg, inputs, day)
-            return ForecastOutcome(fc, info)
+            champion = model
+            return ForecastOutcome(fc, info, lambda d: _predict(champion, cfg, inputs, d))
         except GridAIError as err:
             reason = f"champion {uri} cannot forecast {day.date()}: {err}"
         except Exception as err:  # noqa: BLE001
@@ -207,7 +215,7 @@ def forecast_day(
     info.update(
         used=f"baseline:{cfg.model.fallback}", substituted=True, reason=reason, model=cfg.model.fallback
     )
-    return ForecastOutcome(fc, info)
+    return ForecastOutcome(fc, info, lambda d: _baseline_forecast(cfg, inputs, _history(inputs.load, d), d))
 
 
 def _history(load: xr.Dataset, day: pd.Timestamp) -> xr.Dataset:

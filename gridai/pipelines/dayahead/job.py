@@ -236,7 +236,9 @@ def _run(
     code = _exit_code(cfg, manifest, infeasible)
     manifest.status = STATUS_BY_CODE[code]  # provisional, shown by the report; finish() confirms it
     with manifest.step("write"):
-        publish.write_outputs(cfg, day, out, inputs, fco.forecast, works, outcomes, manifest)
+        publish.write_outputs(
+            cfg, day, out, inputs, fco.forecast, works, outcomes, manifest, hindcast=fco.hindcast
+        )
 
     manifest.steps["total"] = {"seconds": round(time.perf_counter() - t_run, 3), "status": "ok"}
     manifest.finish(code)

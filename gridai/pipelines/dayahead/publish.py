@@ -16,6 +16,7 @@ Output files (all in the staging directory, published together):
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +24,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from gridai.grid.health import health_frame, health_summary
+from gridai.grid.health import health_frame
 from gridai.outputs import OutputDir
 from gridai.pipelines.dayahead.config import DayAheadConfig, PriceConfig
 from gridai.pipelines.dayahead.feeder_task import FeederOutcome, FeederWork
 from gridai.pipelines.dayahead.feeders import (
-    DEFAULT_PEAK_FRACTION,
     FeederSpec,
     feeder_demand,
     nominal_load_kw,
@@ -37,7 +37,8 @@ from gridai.pipelines.dayahead.feeders import (
 from gridai.pipelines.dayahead.forecast import Inputs
 from gridai.pipelines.dayahead.manifest import RunManifest
 from gridai.pipelines.dayahead.readiness import readiness_frame, readiness_summary
-from gridai.pipelines.dayahead.report import ReportData, render_report
+from gridai.pipelines.dayahead.report import render_report
+from gridai.pipelines.dayahead.report_inputs import report_data
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ def feeder_works(
             price_per_kwh=prices(pd.DatetimeIndex(sf.index), cfg.dispatch.price, tz),
             demand_charge_per_kw=cfg.dispatch.price.demand_charge_per_kw,
             reference_kw=reference,
-            peak_kw=spec.peak_kw if spec.peak_kw is not None else DEFAULT_PEAK_FRACTION * nominal,
+            peak_kw=spec.peak_kw if spec.peak_kw is not None else spec.peak_fraction * nominal,
         )
     return works, left_out
 
@@ -153,8 +154,13 @@ def write_outputs(
     works: dict[str, FeederWork],
     outcomes: dict[str, FeederOutcome],
     manifest: RunManifest,
+    hindcast: Callable[[pd.Timestamp], xr.Dataset] | None = None,
 ) -> None:
-    """Write forecast.nc, schedules.csv, network_health.csv and report.html into staging."""
+    """Write forecast.nc, schedules.csv, network_health.csv and report.html into staging.
+
+    ``hindcast`` forecasts another day with the forecaster used for D (the report's D-1 chart when
+    ``<out>/<D-1>/forecast.nc`` does not exist).
+    """
     from gridai.data.io import write_netcdf
 
     ds = fc.copy()
@@ -184,57 +190,13 @@ def write_outputs(
         with out.open_text("restoration_readiness.csv") as fh:
             readiness.to_csv(fh, index=False, float_format="%.4f", date_format="%Y-%m-%dT%H:%M:%S")
 
-    data = report_data(cfg, day, inputs, fc, feeders, sched, health, outcomes, manifest)
+    cache: dict[str, float] = {}
+    nominal = {w.spec.network: _nominal(w.spec.network, cache) for w in feeders.values()}
+    data = report_data(cfg, day, inputs, fc, feeders, sched, health, outcomes, manifest,
+                       out_root=out.root, hindcast=hindcast, nominal_kw=nominal)  # fmt: skip
     data.readiness_summary = readiness_summary(readiness)
     with out.open_text("report.html") as fh:
         fh.write(render_report(data, cfg.health.v_min_pu, cfg.health.loading_max_pct))
-
-
-def report_data(
-    cfg: DayAheadConfig,
-    day: pd.Timestamp,
-    inputs: Inputs,
-    fc: xr.Dataset,
-    feeders: dict[str, FeederWork],
-    sched: pd.DataFrame,
-    health: pd.DataFrame,
-    outcomes: dict[str, FeederOutcome],
-    manifest: RunManifest,
-) -> ReportData:
-    start = day - pd.Timedelta(days=cfg.report.actual_days)
-    end = day + pd.Timedelta(days=1)
-    load = inputs.load.sel(time=slice(np.datetime64(start), np.datetime64(end - pd.Timedelta(seconds=1))))
-    frame = pd.DataFrame(
-        load["load"].values,
-        index=pd.DatetimeIndex(load["time"].values),
-        columns=[str(s) for s in load["series"].values],
-    )
-    actuals: dict[str, pd.Series] = {"system": pd.Series(frame.to_numpy().sum(axis=1), index=frame.index)}
-    forecasts: dict[str, pd.DataFrame] = {"system": series_frame(fc, "system")}
-    for name, w in feeders.items():
-        forecasts[name] = w.demand_kw
-        if w.spec.series in frame and w.reference_kw > 0:
-            actuals[name] = pd.Series(
-                frame[w.spec.series].to_numpy() / w.reference_kw * w.peak_kw, index=frame.index
-            )
-    costs = pd.DataFrame(
-        [
-            {"feeder": n, "status": o.status, "fallback": o.fallback or "", **o.costs}
-            for n, o in sorted(outcomes.items())
-        ]
-    )
-    return ReportData(
-        date=manifest.date,
-        title=cfg.report.title,
-        forecasts=forecasts,
-        actuals=actuals,
-        schedules=sched,
-        health=health,
-        health_summary=health_summary(health),
-        costs=costs,
-        manifest=manifest.to_dict(),
-        max_feeder_charts=cfg.report.max_feeder_charts,
-    )
 
 
 def failure_record(out: OutputDir) -> Path:
