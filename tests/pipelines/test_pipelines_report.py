@@ -238,15 +238,16 @@ def test_previous_day_prefers_the_published_forecast(tmp_path: Path) -> None:
 
     made = previous_day(tmp_path, day, None, hindcast, "model M")
     assert calls == [pd.Timestamp("2008-06-29")] and made.forecast is not None
-    assert "no forecast of 2008-06-29 was published" in made.what and "forecast now by model M" in made.what
+    assert (
+        made.what
+        == "forecast made now by model M at 2008-06-29's issue time (none was published in this output folder)"
+    )
+    assert "may have been trained on 2008-06-29" in made.note
     (tmp_path / "2008-06-29").mkdir()
     write_netcdf(ds, tmp_path / "2008-06-29" / "forecast.nc")
     published = previous_day(tmp_path, day, None, hindcast, "model M")
     assert len(calls) == 1, "a published forecast of D-1 is read, not remade"
-    assert (
-        published.what
-        == "the forecast published by the run of 2008-06-29, model models:/gridai-load@champion"
-    )
+    assert published.what == "forecast published by the run of 2008-06-29, models:/gridai-load@champion"
     failed = previous_day(None, day, None, lambda d: (_ for _ in ()).throw(RuntimeError("boom")), "M")
     assert failed.forecast is None and "boom" in failed.what
 

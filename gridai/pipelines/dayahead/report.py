@@ -70,7 +70,9 @@ class PreviousDay:
     """Index time (naive UTC), columns quantile levels [kW]; None: no forecast of D-1 available."""
     actual: pd.Series | None
     what: str
-    """Plain words: which forecast this is (published by the run of D-1, or made now)."""
+    """Plain words: which forecast this is (published by the run of D-1, or made now); the chart title."""
+    note: str = ""
+    """Caveats of that forecast (shown under the chart's heading)."""
 
 
 @dataclass
@@ -217,13 +219,11 @@ def _previous_section(data: ReportData, clock: Clock, charts: ChartWriter) -> li
         if "coverage" in scores
         else ""
     )
-    title = f"System load [MW], {p.date}: {p.what}{score}"
-    fig = previous_day_figure(
-        clock, p.forecast, p.actual, title if len(title) < 150 else f"System load [MW], {p.date}{score}"
-    )
+    title = f"System load [MW], {p.date}: {p.what}<br>{score.lstrip('; ')}"
+    fig = previous_day_figure(clock, p.forecast, p.actual, title)
     return [
         head,
-        f"<p class='muted'>Forecast shown: {html.escape(p.what)}.</p>",
+        f"<p class='muted'>Forecast shown: {html.escape(p.what)}. {html.escape(p.note)}</p>",
         charts.render(fig, "previous-day"),
     ]
 

@@ -240,7 +240,8 @@ def previous_day_figure(
     if act is not None and act.notna().any():
         data.insert(0, {"type": "scatter", "mode": "lines", "x": axis.x(times), "y": _r(act / scale, 3),
                         "name": "actual", "line": {"color": ACTUAL_COLOR, "width": 1.6}})  # fmt: skip
-    layout = _layout(title, axis, 360, legend_px=30)
+    layout = _layout(title, axis, 380, legend_px=30)
+    layout["margin"]["t"] = 68  # a two-line title: what the forecast is, then its scores
     layout["yaxis"]["title"] = {"text": unit}
     return {"data": data, "layout": layout}
 

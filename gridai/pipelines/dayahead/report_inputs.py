@@ -68,7 +68,7 @@ def previous_day(
                 " (a substituted baseline)" if str(ds.attrs.get("substituted", "")).lower() == "true" else ""
             )
             return PreviousDay(
-                d1, system_frame(ds), act, f"the forecast published by the run of {d1}, model {used}{sub}"
+                d1, system_frame(ds), act, f"forecast published by the run of {d1}, {used}{sub}"
             )
         except Exception as err:  # noqa: BLE001 - the D-1 chart is informational: say why it is missing
             logger.warning("could not read %s: %s", published, err)
@@ -80,8 +80,9 @@ def previous_day(
             d1,
             system_frame(ds),
             act,
-            f"no forecast of {d1} was published in this output folder: {d1} forecast now by {model} at "
-            f"{d1}'s issue time (weather as observed; the model may have been trained on {d1})",
+            f"forecast made now by {model} at {d1}'s issue time (none was published in this output folder)",
+            note=f"Weather as observed, not as forecast then; the model may have been trained on {d1}, "
+            "which flatters it.",
         )
     except Exception as err:  # noqa: BLE001
         logger.warning("could not forecast %s for the report: %s", d1, err)
