@@ -102,8 +102,7 @@ def day_ahead(
         )
     for fb in m.fallbacks:
         console.print(
-            f"  fallback {fb['kind']} in {fb['step']}{' [' + fb['feeder'] + ']' if fb.get('feeder') else ''}: "
-            f"{fb['reason']}",
+            f"  fallback {fb.kind} in {fb.step}{' [' + fb.feeder + ']' if fb.feeder else ''}: {fb.reason}",
             highlight=False,
             markup=False,
         )

@@ -17,6 +17,7 @@ import xarray as xr
 
 from gridai.forecast.quantiles import MEDIAN, quantile_column
 from gridai.pipelines.dayahead.feeders import nominal_load_kw
+from gridai.pipelines.dayahead.manifest import FallbackKind
 
 if TYPE_CHECKING:
     from gridai.dispatch.config import BatteryConfig, DispatchConfig
@@ -115,12 +116,12 @@ def dispatch(
     if isinstance(getattr(res, "costs", None), dict):
         out.costs = {"planned_total": round(float(res.costs.get("total", float("nan"))), 4)}
     if solve.status == Status.FEASIBLE_TIMEOUT:
-        out.fallback = "best_feasible_timeout"
+        out.fallback = FallbackKind.BEST_FEASIBLE_TIMEOUT
         out.reason = (
             f"solver time limit {cfg.time_limit_s:g} s hit; best feasible plan (gap {solve.mip_gap:.2%})"
         )
     elif not solve.ok:
-        out.fallback = "idle_schedule"
+        out.fallback = FallbackKind.IDLE_SCHEDULE
         out.infeasible = solve.status in (Status.INFEASIBLE, Status.INFEASIBLE_OR_UNBOUNDED)
         out.reason = f"dispatch {status}: " + ("; ".join(solve.explanation) or solve.message)
     return out

@@ -7,8 +7,8 @@ after a worker died yields the same result under the same key.
 Fallbacks, always flagged in the outcome:
 
 * dispatch infeasible or failing -> a **safe idle schedule** (every battery at 0 kW, SoC held
-  at its initial value) with ``fallback="idle_schedule"`` and the solver's explanation;
-* solver time limit hit with a feasible plan -> that plan, ``fallback="best_feasible_timeout"``;
+  at its initial value) with ``fallback=FallbackKind.IDLE_SCHEDULE`` and the solver's explanation;
+* solver time limit hit with a feasible plan -> that plan, ``FallbackKind.BEST_FEASIBLE_TIMEOUT``;
 * time limit hit without a plan -> the idle schedule.
 """
 
@@ -30,6 +30,7 @@ from gridai.exceptions import GridAIError
 from gridai.forecast.quantiles import MEDIAN, quantile_column
 from gridai.grid.health import HealthConfig, feeder_health
 from gridai.pipelines.dayahead.feeders import FeederSpec, nominal_load_kw
+from gridai.pipelines.dayahead.manifest import FallbackKind
 from gridai.pipelines.dayahead.readiness import ReadinessConfig, feeder_readiness
 
 logger = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ class FeederOutcome:
     status: str
     objective: float | None = None
     costs: dict[str, float] = field(default_factory=dict)
-    fallback: str | None = None
+    fallback: FallbackKind | None = None
     reason: str = ""
     infeasible: bool = False
     solve_s: float = 0.0
@@ -172,7 +173,7 @@ def run_feeder(
     step_h = float((times[1] - times[0]) / pd.Timedelta(hours=1)) if len(times) > 1 else 1.0
 
     outcome = _dispatch(work, batteries, net, dispatch, step_h)
-    if outcome.fallback == "idle_schedule" or outcome.schedule.empty:
+    if outcome.fallback == FallbackKind.IDLE_SCHEDULE or outcome.schedule.empty:
         outcome.schedule = idle_schedule(spec.name, batteries, times)
     outcome.costs = {**settle_costs(work, outcome.schedule, step_h), **outcome.costs}
 
@@ -220,7 +221,7 @@ def _dispatch(
             schedule=empty,
             health=[],
             status="infeasible" if infeasible else "error",
-            fallback="idle_schedule",
+            fallback=FallbackKind.IDLE_SCHEDULE,
             reason=str(err),
             infeasible=infeasible,
         )
@@ -231,7 +232,7 @@ def _dispatch(
             schedule=empty,
             health=[],
             status="error",
-            fallback="idle_schedule",
+            fallback=FallbackKind.IDLE_SCHEDULE,
             reason=f"{type(err).__name__}: {err}",
         )
     return res

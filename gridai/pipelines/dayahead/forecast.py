@@ -24,7 +24,7 @@ import xarray as xr
 from gridai.exceptions import Finding, GridAIDataError, GridAIError
 from gridai.outputs import sha256_file
 from gridai.pipelines.dayahead.config import DataSourceConfig, DayAheadConfig
-from gridai.pipelines.dayahead.manifest import RunManifest
+from gridai.pipelines.dayahead.manifest import FallbackKind, FileDigest, ModelRecord, RunManifest
 
 logger = logging.getLogger(__name__)
 
@@ -36,15 +36,15 @@ class Inputs:
     load: xr.Dataset
     weather: xr.Dataset
     findings: list[Finding] = field(default_factory=list)
-    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files: dict[str, FileDigest] = field(default_factory=dict)
     gate_failed: list[str] = field(default_factory=list)
     """Reasons the forecast inputs failed the gates (empty = passed)."""
     nan_series: list[str] = field(default_factory=list)
     """Series with no value at all in the history window."""
 
 
-def _digest(paths: list[Path]) -> dict[str, dict[str, Any]]:
-    out = {}
+def _digest(paths: list[Path]) -> dict[str, FileDigest]:
+    out: dict[str, FileDigest] = {}
     for p in paths:
         if p.is_file():
             out[str(p)] = {"sha256": sha256_file(p), "bytes": p.stat().st_size}
@@ -146,7 +146,7 @@ def _quality_findings(
 @dataclass
 class ForecastOutcome:
     forecast: xr.Dataset
-    model_info: dict[str, Any]
+    model_info: ModelRecord
     hindcast: Callable[[pd.Timestamp], xr.Dataset] | None = None
     """The forecaster used for D, applied to another day under the same issue-time protocol (the
     report's D-1 chart when no forecast of D-1 was published); may raise."""
@@ -170,16 +170,16 @@ def forecast_day(
         Why ``store`` is ``None``.
     """
     uri = cfg.model.uri
-    info: dict[str, Any] = {"requested": uri, "substituted": False}
+    info: ModelRecord = {"requested": uri, "substituted": False}
     reason: str | None = None
     model = None
     if uri.startswith("baseline:"):
         # the baseline asked for on purpose (benchmarks, sites without a trained model): not a fallback
         if inputs.gate_failed:
-            manifest.add_fallback("forecast", "gates_failed", "; ".join(inputs.gate_failed))
+            manifest.add_fallback("forecast", FallbackKind.GATES_FAILED, "; ".join(inputs.gate_failed))
         name = uri.split(":", 1)[1]
         fc = _baseline_forecast(cfg, inputs, _history(inputs.load, day), day, name)
-        info.update(used=uri, model=name)
+        info.update({"used": uri, "model": name})
         return ForecastOutcome(
             fc, info, lambda d: _baseline_forecast(cfg, inputs, _history(inputs.load, d), d, name)
         )
@@ -189,11 +189,13 @@ def forecast_day(
         try:
             model, resolved = _load_model(uri, store, store_error)
             info.update(
-                used=uri,
-                name=resolved.name,
-                version=resolved.version,
-                run_id=resolved.run_id,
-                model=getattr(model, "name", None),
+                {
+                    "used": uri,
+                    "name": resolved.name,
+                    "version": resolved.version,
+                    "run_id": resolved.run_id,
+                    "model": getattr(model, "name", None),
+                }
             )
         except GridAIError as err:
             reason = f"champion {uri} unusable: {err}"
@@ -210,10 +212,15 @@ def forecast_day(
         except Exception as err:  # noqa: BLE001
             reason = f"champion {uri} failed to forecast: {type(err).__name__}: {err}"
     assert reason is not None
-    manifest.add_fallback("forecast", "substituted", reason)
+    manifest.add_fallback("forecast", FallbackKind.SUBSTITUTED, reason)
     fc = _baseline_forecast(cfg, inputs, hist, day)
     info.update(
-        used=f"baseline:{cfg.model.fallback}", substituted=True, reason=reason, model=cfg.model.fallback
+        {
+            "used": f"baseline:{cfg.model.fallback}",
+            "substituted": True,
+            "reason": reason,
+            "model": cfg.model.fallback,
+        }
     )
     return ForecastOutcome(fc, info, lambda d: _baseline_forecast(cfg, inputs, _history(inputs.load, d), d))
 

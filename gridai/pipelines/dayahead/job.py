@@ -38,7 +38,7 @@ from gridai.pipelines.dayahead import publish
 from gridai.pipelines.dayahead.config import DayAheadConfig
 from gridai.pipelines.dayahead.feeder_task import FeederOutcome, run_feeder
 from gridai.pipelines.dayahead.forecast import forecast_day, load_and_check
-from gridai.pipelines.dayahead.manifest import STATUS_BY_CODE, RunManifest
+from gridai.pipelines.dayahead.manifest import STATUS_BY_CODE, FallbackKind, RunManifest
 from gridai.pipelines.distributed import map_keyed, run_local
 
 logger = logging.getLogger(__name__)
@@ -168,7 +168,9 @@ def _run(
 
         store = ModelStore(mlflow_client, cfg.tracking)
     elif cfg.track_runs or cfg.model.uri.startswith("models:/"):
-        manifest.add_fallback("tracking", "tracking_unreachable", mlflow_error or "no MLflow client")
+        manifest.add_fallback(
+            "tracking", FallbackKind.TRACKING_UNREACHABLE, mlflow_error or "no MLflow client"
+        )
     manifest.tracking = {"status": "pending" if store else "unreachable", "error": mlflow_error}
 
     with manifest.step("data") as rec:
@@ -251,7 +253,9 @@ def _run(
         with manifest.step("tracking"):
             publish.log_to_mlflow(store, manifest, out.final)
         if manifest.tracking.get("status") != "logged":
-            manifest.add_fallback("tracking", "tracking_unreachable", str(manifest.tracking.get("error")))
+            manifest.add_fallback(
+                "tracking", FallbackKind.TRACKING_UNREACHABLE, str(manifest.tracking.get("error"))
+            )
             code = max(code, ExitCode.FALLBACK)
             manifest.finish(code)
         manifest.write(out.final / "run.json")
@@ -282,7 +286,7 @@ def _record_feeders(
     for name in nan_feeders:
         manifest.feeders[name] = {
             "status": "no_data",
-            "fallback": "no_data",
+            "fallback": FallbackKind.NO_DATA,
             "reason": "the feeder's series has no data: no forecast, no dispatch",
         }
     return infeasible

@@ -8,13 +8,15 @@ guess. Its keys:
 ``status``, ``exit_code``
     ``ok`` (0), ``fallback`` (1), ``bad_input`` (2), ``infeasible`` (3), ``failed`` (4).
 ``inputs``
-    Every input file with its size and SHA-256 digest, plus the config digest.
+    Every input file with its size and SHA-256 digest, plus the config digest (:class:`InputsRecord`).
 ``model``
-    The model URI asked for, the one used, its version, and ``substituted`` with the reason.
+    The model URI asked for, the one used, its version, and ``substituted`` with the reason
+    (:class:`ModelRecord`).
 ``feeders``
-    Per feeder: solver status, objective, fallback used, timings.
+    Per feeder: solver status, objective, fallback used, timings (:class:`FeederRecord`).
 ``fallbacks``, ``warnings``
-    Every fallback (``{"step", "kind", "feeder", "reason"}``) and warning of the run.
+    Every fallback (:class:`Fallback`: ``{"step", "kind", "feeder", "reason"}``, ``kind`` a
+    :class:`FallbackKind`) and warning of the run.
 ``steps``
     Seconds and status per step (data, forecast, dispatch, health, report, write, tracking).
 ``tracking``
@@ -35,8 +37,9 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from enum import Enum, StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from gridai import __version__
 from gridai.exceptions import ExitCode
@@ -62,14 +65,96 @@ def utcnow_iso() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+class FallbackKind(StrEnum):
+    """What the run did instead of its normal result; each one makes the exit code 1.
+
+    The values are what ``run.json`` and the report show (docs/operations.md lists them).
+    """
+
+    SUBSTITUTED = "substituted"
+    """forecast: the champion could not forecast D; the baseline's forecast was used."""
+    GATES_FAILED = "gates_failed"
+    """forecast: the data failed an error-severity quality gate (the baseline was asked for)."""
+    TRACKING_UNREACHABLE = "tracking_unreachable"
+    """tracking: the MLflow store is unusable; the run went on without logging."""
+    NO_DATA = "no_data"
+    """feeders: the feeder's series has no forecast for D; the feeder is left out."""
+    IDLE_SCHEDULE = "idle_schedule"
+    """dispatch: infeasible or failed; every battery idles at 0 kW (safe)."""
+    BEST_FEASIBLE_TIMEOUT = "best_feasible_timeout"
+    """dispatch: the solver hit its time limit with a feasible plan; that plan is used."""
+
+
+#: The job steps a fallback is taken in.
+FallbackStep = Literal["forecast", "feeders", "dispatch", "tracking"]
+
+
 @dataclass
 class Fallback:
     """One fallback taken by the run (it makes the exit code 1)."""
 
-    step: str
-    kind: str
+    step: FallbackStep
+    kind: FallbackKind
     reason: str
     feeder: str | None = None
+
+
+class FileDigest(TypedDict):
+    """Size and digest of one input file."""
+
+    bytes: int
+    sha256: str
+
+
+class ConfigFile(TypedDict):
+    """The YAML the run's config came from."""
+
+    path: str
+    sha256: str
+
+
+class InputsRecord(TypedDict, total=False):
+    """``run.json`` ``inputs``: what the run read (empty until the data step has run)."""
+
+    files: dict[str, FileDigest]
+    findings: list[dict[str, Any]]
+    """Data-quality findings (the first 200; :meth:`gridai.exceptions.Finding.to_dict`)."""
+    n_findings: int
+    gate_failed: list[str]
+    """Why the forecast inputs failed the quality gates (empty: passed)."""
+    config: ConfigFile
+
+
+class ModelRecord(TypedDict, total=False):
+    """``run.json`` ``model``: the forecaster asked for and the one used.
+
+    ``name``, ``version``, ``run_id`` are there once a champion was resolved; ``reason`` when
+    the baseline was substituted.
+    """
+
+    requested: str
+    used: str
+    substituted: bool
+    model: str | None
+    name: str | None
+    version: str | None
+    run_id: str | None
+    reason: str
+
+
+class FeederRecord(TypedDict, total=False):
+    """``run.json`` ``feeders[name]``: the feeder's dispatch (solver status, costs, fallback)."""
+
+    status: str
+    """Solver status (:class:`gridai.optim.solve.Status` value), ``error``, or ``no_data``."""
+    objective: float | None
+    fallback: FallbackKind | None
+    reason: str | None
+    costs: dict[str, float]
+    seconds: float
+    solve_s: float
+    worker: str
+    network: dict[str, Any]
 
 
 @dataclass
@@ -84,11 +169,11 @@ class RunManifest:
     finished_at: str | None = None
     status: str = "running"
     exit_code: int | None = None
-    inputs: dict[str, Any] = field(default_factory=dict)
+    inputs: InputsRecord = field(default_factory=lambda: InputsRecord())
     config: dict[str, Any] = field(default_factory=dict)
-    model: dict[str, Any] = field(default_factory=dict)
-    feeders: dict[str, Any] = field(default_factory=dict)
-    fallbacks: list[dict[str, Any]] = field(default_factory=list)
+    model: ModelRecord = field(default_factory=lambda: ModelRecord())
+    feeders: dict[str, FeederRecord] = field(default_factory=dict)
+    fallbacks: list[Fallback] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     steps: dict[str, Any] = field(default_factory=dict)
     tracking: dict[str, Any] = field(default_factory=dict)
@@ -96,9 +181,10 @@ class RunManifest:
     outputs: dict[str, str] = field(default_factory=dict)
     error: dict[str, Any] | None = None
 
-    def add_fallback(self, step: str, kind: str, reason: str, feeder: str | None = None) -> None:
-        fb = Fallback(step=step, kind=kind, reason=reason, feeder=feeder)
-        self.fallbacks.append(asdict(fb))
+    def add_fallback(
+        self, step: FallbackStep, kind: FallbackKind, reason: str, feeder: str | None = None
+    ) -> None:
+        self.fallbacks.append(Fallback(step=step, kind=FallbackKind(kind), reason=reason, feeder=feeder))
         logger.warning("fallback in %s%s: %s (%s)", step, f" [{feeder}]" if feeder else "", kind, reason)
 
     def warn(self, message: str) -> None:
@@ -161,6 +247,8 @@ def _jsonable(obj: Any) -> Any:
         return {str(k): _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple | set):
         return [_jsonable(v) for v in obj]
+    if isinstance(obj, Enum):  # FallbackKind, Status: their value
+        return _jsonable(obj.value)
     if isinstance(obj, str | int | bool) or obj is None:
         return obj
     if isinstance(obj, float):

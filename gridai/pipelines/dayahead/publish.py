@@ -35,7 +35,7 @@ from gridai.pipelines.dayahead.feeders import (
     synthetic_feeders,
 )
 from gridai.pipelines.dayahead.forecast import Inputs
-from gridai.pipelines.dayahead.manifest import RunManifest
+from gridai.pipelines.dayahead.manifest import FallbackKind, RunManifest
 from gridai.pipelines.dayahead.readiness import readiness_frame, readiness_summary
 from gridai.pipelines.dayahead.report import render_report
 from gridai.pipelines.dayahead.report_inputs import report_data
@@ -107,7 +107,7 @@ def feeder_works(
         sf = series_frame(fc, spec.series)
         if not np.isfinite(sf.to_numpy()).all():
             manifest.add_fallback(
-                "feeders", "no_data", f"series {spec.series} has no forecast", feeder=spec.name
+                "feeders", FallbackKind.NO_DATA, f"series {spec.series} has no forecast", feeder=spec.name
             )
             left_out.append(spec.name)
             continue
