@@ -136,6 +136,52 @@ def _concat(parts: list[DayForecasts]) -> DayForecasts:
     )
 
 
+def usable_days(
+    cfg: ForecastConfig,
+    load: xr.Dataset,
+    weather: xr.Dataset,
+    days: list[dt.date],
+    *,
+    weather_forecast: xr.Dataset | None = None,
+    strict: bool = False,
+) -> tuple[list[dt.date], list[dt.date]]:
+    """Split ``days`` into those whose day-ahead inputs exist and those that cannot be forecast,
+    in seconds and before any training (the same rules the forecaster applies at predict time).
+
+    Raises
+    ------
+    GridAIDataError
+        No day is usable, or ``strict`` and one is not; the message names the days and whether
+        the observed weather or the weather forecast is what is missing.
+    """
+    from gridai.forecast.panel import build_panel, make_day_inputs
+
+    tz = cfg.timezone or str(load.attrs.get("source_tz", "UTC"))
+    h = Hierarchy.from_dataset(load)
+    panel = build_panel(load, weather, h, tz=tz, extend_to=pd.Timestamp(days[-1]) + pd.Timedelta(days=2))
+    if strict:
+        make_day_inputs(panel, days, cfg.issue_lead_hours, weather_forecast=weather_forecast, strict=True)
+        return list(days), []
+    _, mask = make_day_inputs(
+        panel, days, cfg.issue_lead_hours, weather_forecast=weather_forecast, strict=False
+    )
+    good = [d for d, ok in zip(days, mask, strict=True) if ok]
+    bad = [d for d, ok in zip(days, mask, strict=True) if not ok]
+    kind = "weather forecast" if weather_forecast is not None else "observed weather"
+    if not good:
+        raise GridAIDataError(
+            f"no test day can be forecast: every day of {days[0]} .. {days[-1]} lacks its {kind} or the "
+            "load history before its issue time",
+            timestamps=[str(d) for d in bad[:5]],
+        )
+    if bad:
+        shown = ", ".join(str(d) for d in bad[:10]) + (f" (+{len(bad) - 10} more)" if len(bad) > 10 else "")
+        logger.warning(
+            "%d of %d test days masked (%s or load history missing): %s", len(bad), len(days), kind, shown
+        )
+    return good, bad
+
+
 def run_backtest(
     cfg: ForecastConfig,
     load: xr.Dataset,
@@ -146,6 +192,7 @@ def run_backtest(
     weather_forecast: xr.Dataset | None = None,
     retrain_every_days: int = 0,
     progress: bool = True,
+    strict: bool = False,
 ) -> BacktestResult:
     """Day-ahead backtest over the local days ``train_end <= D < test_end``.
 
@@ -160,11 +207,17 @@ def run_backtest(
         (ex-post, reported as ``weather="observed"``).
     retrain_every_days:
         Retrain on all data before each block of this many days; 0 = train once.
+    strict:
+        A test day without the inputs its forecast needs (weather or weather forecast for it and
+        the day before, load history before its issue time) fails the backtest. Otherwise such
+        days are masked (listed in a warning and in ``metrics["masked_days"]``) and the rest run.
+        Either way this is checked before any training.
 
     Raises
     ------
     GridAIDataError
-        Empty test period, or a test period reaching past the load data.
+        Empty test period, a test period reaching past the load data, no usable test day, or
+        (``strict``) an unusable test day.
     """
     first, stop = pd.Timestamp(train_end).date(), pd.Timestamp(test_end).date()
     days = day_range(first, stop)
@@ -176,6 +229,7 @@ def run_backtest(
             f"test period {first} .. {stop} is outside the load data, which covers {times[0]} .. {times[-1]}",
             timestamps=[str(first), str(stop)],
         )
+    days, masked = usable_days(cfg, load, weather, days, weather_forecast=weather_forecast, strict=strict)
     run_cfg = cfg.model_copy(update={"progress_bar": progress and cfg.progress_bar})
     block = retrain_every_days if retrain_every_days > 0 else len(days)
     per_method: dict[str, list[DayForecasts]] = {}
@@ -223,6 +277,7 @@ def run_backtest(
         "test_start": first.isoformat(),
         "test_end": stop.isoformat(),
         "n_days": len(days),
+        "masked_days": [d.isoformat() for d in masked],
         "retrain_every_days": retrain_every_days,
         "train_seconds": train_seconds,
     }

@@ -6,10 +6,12 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from gridai.cli.main import app
+from gridai.exceptions import GridAIDataError
 from gridai.forecast.backtest import run_backtest
 from gridai.forecast.metrics import accuracy, coverage, mape, pinball, rmse
 from gridai.forecast.panel import Hierarchy
@@ -165,3 +167,32 @@ def test_cli_backtest_bad_input(
     assert r.exit_code == 2, r.output
     assert message in r.output.replace("\n", " ")
     assert not (tmp_path / "out" / "metrics.json").exists()
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["masked", "strict"])
+def test_backtest_checks_every_test_day_before_training(
+    monkeypatch: pytest.MonkeyPatch, strict: bool
+) -> None:
+    """Observed weather missing on the first test day: masked and listed (or, strict, an error that
+    names the day), decided before any model is trained."""
+    load, weather = load_and_weather(days=80)
+    t = weather["time"].values
+    gap = (t >= np.datetime64("2023-03-05")) & (t < np.datetime64("2023-03-07"))
+    weather["temperature"].values[gap, :] = np.nan  # D = 03-06 and the day before it
+    cfg = tiny_forecast_config(model="seasonal_naive")
+    if strict:
+        import gridai.forecast.backtest as bt
+
+        def no_training(*args: object, **kw: object) -> None:
+            raise AssertionError("trained before the inputs were checked")
+
+        monkeypatch.setattr(bt, "make_forecaster", no_training)
+        with pytest.raises(GridAIDataError, match="2023-03-06"):
+            run_backtest(
+                cfg, load, weather, train_end="2023-03-06", test_end="2023-03-10", progress=False, strict=True
+            )
+        return
+    res = run_backtest(cfg, load, weather, train_end="2023-03-06", test_end="2023-03-10", progress=False)
+    assert res.metrics["masked_days"] == ["2023-03-06", "2023-03-07"]
+    assert res.metrics["n_days"] == 2
+    assert pd.DatetimeIndex(res.forecasts["time"]).normalize().min() == pd.Timestamp("2023-03-08")
