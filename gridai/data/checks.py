@@ -98,8 +98,13 @@ def find_flatlines(
     zero_min_hours: float | None = None,
     night_max_hours: float = 18.0,
     nightly_zero_day_fraction: float = 0.5,
+    hold_steps: int = 1,
 ) -> tuple[list[Finding], Runs]:
     """Constant runs lasting at least ``min_hours`` (non-zero values) or ``zero_min_hours`` (zeros).
+
+    ``hold_steps``: data disaggregated from a coarser step repeat each value over this many grid
+    steps by construction (daily -> hourly: 24); only a run longer than that, i.e. a value
+    constant across coarse intervals, counts.
 
     Zero rule: a series that is zero on at least ``nightly_zero_day_fraction`` of its days behaves
     like solar generation (zero every night); its zero runs up to ``night_max_hours`` are nights,
@@ -112,13 +117,14 @@ def find_flatlines(
     s, a, n = runs(same)
     a, n = a - 1, n + 1  # a run of k "equal to previous" marks k+1 equal values
     is_zero = x[s, a] == 0
-    flat = ~is_zero & (n >= panel.steps(min_hours))
+    held = n <= hold_steps  # constant within one coarse interval: the disaggregation, not a fault
+    flat = ~is_zero & (n >= panel.steps(min_hours)) & ~held
     findings = summarise_runs(
         panel, "flatline", "warning", f"constant runs >= {min_hours:g} h", s[flat], a[flat], n[flat]
     )
     keep = flat
     if zero_min_hours is not None:
-        zeros = is_zero & (n >= panel.steps(zero_min_hours))
+        zeros = is_zero & (n >= panel.steps(zero_min_hours)) & ~held
         day = np.asarray((panel.time - panel.time[0]) // pd.Timedelta(days=1))
         zero_days = np.zeros((x.shape[0], int(day[-1]) + 1), dtype=bool)
         zs, zt = np.nonzero(x == 0)

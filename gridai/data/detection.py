@@ -66,6 +66,15 @@ def _step(ds: xr.Dataset, time: pd.DatetimeIndex) -> pd.Timedelta:
     return pd.Timedelta(hours=1)
 
 
+def _hold_steps(ds: xr.Dataset, step: pd.Timedelta) -> int:
+    """Grid steps each value is repeated over when ``ds`` was disaggregated from a coarser step."""
+    held = ds.attrs.get("disaggregated_from")
+    if held is None:
+        return 1
+    coarse = pd.Timedelta(pd.tseries.frequencies.to_offset(str(held)))  # type: ignore[arg-type]
+    return max(1, int(coarse // step))
+
+
 def _examples(times: pd.DatetimeIndex) -> str:
     return ", ".join(str(t) for t in times[:SHOW]) + (
         f" (+{len(times) - SHOW} more)" if len(times) > SHOW else ""
@@ -193,6 +202,7 @@ def detect(ds: xr.Dataset, kind: str, cfg: QualityConfig, only: set[str] | None 
             zero_min_hours=cfg.zero_flatline_min_hours if kind == "load" else None,
             night_max_hours=cfg.night_max_hours,
             nightly_zero_day_fraction=cfg.nightly_zero_day_fraction,
+            hold_steps=_hold_steps(ds, panel.step),
         )
         findings += [x for x in f if x.kind in on]
     if "outlier" in on:

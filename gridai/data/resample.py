@@ -5,8 +5,11 @@ Load values are mean power over their interval (labelled by the interval start).
 * **aggregating** (15 min -> 1 h) takes the mean power of the ``k`` sub-intervals, so that the
   energy ``sum(p_i * dt_fine) = p_coarse * dt_coarse`` is preserved; a coarse interval with any
   missing sub-interval (NaN value or absent timestamp) is NaN rather than a biased mean;
-* **disaggregating** (1 h -> 15 min) repeats the value: power is taken as constant within the
-  coarse interval, which again preserves energy exactly.
+* **disaggregating** (1 h -> 15 min, or daily -> hourly) repeats the value: power is taken as
+  constant within the coarse interval, which again preserves energy exactly. The result records
+  the coarse step in ``attrs["disaggregated_from"]``, so that the quality checks do not take the
+  constant power within each coarse interval for a flatline (a day disaggregated to hours is a
+  24 h constant run by construction; flagged, cleaning would blank every value).
 
 Temperatures are averaged/repeated the same way. A boolean variable (``imputed``) becomes
 "any sub-interval imputed" when aggregating and is repeated when disaggregating.
@@ -125,4 +128,11 @@ def resample(ds: xr.Dataset, resolution: str) -> xr.Dataset:
             raise GridAIDataError(f"cannot split {_alias(src)} into {resolution}: not a whole divisor")
         out = _disaggregate(ds, src, dst)
     out.attrs["resolution"] = _alias(dst)
+    # the step over which the values are constant by construction (repeated when disaggregating)
+    held = ds.attrs.get("disaggregated_from")
+    coarse = max(src, _step(str(held))) if held is not None else (src if dst < src else None)
+    if coarse is not None and dst < coarse:
+        out.attrs["disaggregated_from"] = _alias(coarse)
+    else:
+        out.attrs.pop("disaggregated_from", None)
     return out
