@@ -8,7 +8,15 @@ from pathlib import Path
 import typer
 
 from gridai.cli.common import cli_errors
-from gridai.cli.data import INTERVAL_OPTION, TEMPERATURE_UNITS_OPTION, TZ_OPTION, UNITS_OPTION, reader_options
+from gridai.cli.data import (
+    DATE_FORMAT_OPTION,
+    DAYFIRST_OPTION,
+    INTERVAL_OPTION,
+    TEMPERATURE_UNITS_OPTION,
+    TZ_OPTION,
+    UNITS_OPTION,
+    reader_options,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +59,8 @@ def register(app: typer.Typer) -> None:
         interval: str = INTERVAL_OPTION,
         units: str = UNITS_OPTION,
         temperature_units: str = TEMPERATURE_UNITS_OPTION,
+        dayfirst: bool | None = DAYFIRST_OPTION,
+        date_format: str | None = DATE_FORMAT_OPTION,
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show training progress bars."),
     ) -> None:
         """Backtest a day-ahead forecaster over test days train_end <= D < test_end; writes metrics and plots."""
@@ -80,7 +90,14 @@ def register(app: typer.Typer) -> None:
             updates["model"] = model
         if issue_lead_hours is not None:
             updates["issue_lead_hours"] = issue_lead_hours
-        opts = reader_options(tz=tz, interval=interval, units=units, temperature_units=temperature_units)
+        opts = reader_options(
+            tz=tz,
+            interval=interval,
+            units=units,
+            temperature_units=temperature_units,
+            dayfirst=dayfirst,
+            date_format=date_format,
+        )
         if updates:
             cfg = ForecastConfig.model_validate({**cfg.model_dump(), **updates})
         load_ds = read_wide_csv(load, kind="load", opts=opts)

@@ -49,6 +49,15 @@ UNITS_OPTION = typer.Option("kW", "--units", help="Load units in the file: W, kW
 TEMPERATURE_UNITS_OPTION = typer.Option("degC", "--temperature-units", help="degC or degF.")
 RESOLUTION_OPTION = typer.Option(None, "--resolution", help="Resample to this step (15min, 1h).")
 FORMAT_OPTION = typer.Option("auto", "--format", help="CSV layout: auto, wide or long.")
+DAYFIRST_OPTION = typer.Option(
+    None,
+    "--dayfirst/--monthfirst",
+    help="Numeric dates such as 03/04/2024 are day first (dd/mm) or month first (mm/dd). "
+    "Default: from the data; a file where every date reads both ways is refused.",
+)
+DATE_FORMAT_OPTION = typer.Option(
+    None, "--date-format", help="Exact strptime format of the timestamps, e.g. '%d/%m/%Y %H:%M'."
+)
 
 
 def reader_options(**given: Any) -> ReaderOptions:
@@ -127,6 +136,8 @@ def check(
     temperature_units: str = TEMPERATURE_UNITS_OPTION,
     resolution: str | None = RESOLUTION_OPTION,
     fmt: str = FORMAT_OPTION,
+    dayfirst: bool | None = DAYFIRST_OPTION,
+    date_format: str | None = DATE_FORMAT_OPTION,
     no_solution: bool = typer.Option(
         False,
         "--no-solution",
@@ -160,6 +171,8 @@ def check(
         resolution=resolution,
         format=fmt,
         include_solution=not no_solution,
+        dayfirst=dayfirst,
+        date_format=date_format,
     )
     t0 = time.perf_counter()
     jobs = [("load", load, check_load, out)]
@@ -214,6 +227,8 @@ def convert(
     temperature_units: str = TEMPERATURE_UNITS_OPTION,
     resolution: str | None = RESOLUTION_OPTION,
     fmt: str = FORMAT_OPTION,
+    dayfirst: bool | None = DAYFIRST_OPTION,
+    date_format: str | None = DATE_FORMAT_OPTION,
 ) -> None:
     """Read a source into the canonical form and write it as NetCDF or Parquet (atomically)."""
     from gridai.data.sources import read_source
@@ -228,6 +243,8 @@ def convert(
         temperature_units=temperature_units,
         resolution=resolution,
         format=fmt,
+        dayfirst=dayfirst,
+        date_format=date_format,
     )
     ds = read_source(source, kind, opts)  # type: ignore[arg-type]
     _write_dataset(ds, target)
@@ -243,6 +260,8 @@ def show(
     kind: str = typer.Option("load", "--kind", help="load or weather."),
     tz: str = TZ_OPTION,
     fmt: str = FORMAT_OPTION,
+    dayfirst: bool | None = DAYFIRST_OPTION,
+    date_format: str | None = DATE_FORMAT_OPTION,
 ) -> None:
     """Summarise a source: span, resolution, units and per-series statistics."""
     import numpy as np
@@ -251,7 +270,8 @@ def show(
 
     if kind not in ("load", "weather"):
         raise GridAIDataError(f"--kind must be 'load' or 'weather', got {kind!r}")
-    ds = read_source(source, kind, reader_options(tz=tz, format=fmt))  # type: ignore[arg-type]
+    opts = reader_options(tz=tz, format=fmt, dayfirst=dayfirst, date_format=date_format)
+    ds = read_source(source, kind, opts)  # type: ignore[arg-type]
     var, dim = ("load", "series") if kind == "load" else ("temperature", "station")
     values = ds[var].transpose("time", dim).values
     units = ds[var].attrs.get("units", ds.attrs.get("units", ""))

@@ -30,6 +30,17 @@ class ReaderOptions(StrictModel):
     interval: Literal["start", "end"] = Field(
         default="start", description="Whether a timestamp labels the start or the end of its interval."
     )
+    dayfirst: bool | None = Field(
+        default=None,
+        description="Order of numeric dates such as 03/04/2024: true = day first (dd/mm), false = "
+        "month first (mm/dd). None: inferred from the file (a first field above 12 is a day, a second "
+        "field above 12 a day); a file where every date reads both ways is refused.",
+    )
+    date_format: str | None = Field(
+        default=None,
+        description="Exact strptime format of the timestamps, e.g. '%d/%m/%Y %H:%M'; replaces "
+        "format inference and dayfirst.",
+    )
     units: str = Field(
         default="kW",
         description="Load units in the file: power W, kW, MW, or energy per interval Wh, kWh, MWh "

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -55,6 +55,15 @@ def _to_celsius(values: np.ndarray, temperature_units: str) -> np.ndarray:
     if temperature_units == "degF":
         return (values - 32.0) * (5.0 / 9.0)
     raise GridAIDataError(f"temperature_units must be 'degC' or 'degF', got {temperature_units!r}")
+
+
+def _time_options(opts: ReaderOptions) -> dict[str, Any]:
+    """The timestamp-parsing fields of ``opts`` as keywords of :func:`parse_timestamps`."""
+    return {
+        "tz": opts.tz,
+        "dayfirst": opts.dayfirst,
+        "date_format": opts.date_format,
+    }
 
 
 def _build(
@@ -146,7 +155,7 @@ def read_wide_csv(
     opts = opts or ReaderOptions()
     p = resolve_input_file(path, what="CSV file")
     frame, ts = read_wide_frame(p, timestamp_col, sep, thousands)
-    parsed = parse_timestamps(frame[ts], tz=opts.tz, file=str(p), column=ts)
+    parsed = parse_timestamps(frame[ts], file=str(p), column=ts, **_time_options(opts))
     check_order(parsed.utc, file=str(p), column=ts, tz=opts.tz, raw=frame[ts])
     names = [c for c in frame.columns if c != ts]
     values = parse_numeric(frame, names, file=str(p), thousands=thousands)
@@ -217,7 +226,9 @@ def read_long(
         raise GridAIDataError(f"empty {series_col!r} in {p} at rows {rows.tolist()}", file=str(p))
     raw_ts = table[timestamp_col]
     occurrence = np.asarray(table.groupby([sid, raw_ts.astype("string")], sort=False).cumcount())
-    parsed = parse_timestamps(raw_ts, tz=opts.tz, file=str(p), column=timestamp_col, occurrence=occurrence)
+    parsed = parse_timestamps(
+        raw_ts, file=str(p), column=timestamp_col, occurrence=occurrence, **_time_options(opts)
+    )
     if table[value_col].dtype.kind in "iuf":
         values = table[value_col].to_numpy(dtype="float64")
         if np.isinf(values).any():
@@ -285,13 +296,15 @@ def read_weather_forecast_wide(
     p = resolve_input_file(path, what="CSV file")
     frame, ts = read_wide_frame(p, timestamp_col, ",", None)
     has_issue = issue_time_col in frame.columns and issue_time_col != ts
-    parsed = parse_timestamps(frame[ts], tz=tz, file=str(p), column=ts)
+    parsed = parse_timestamps(frame[ts], file=str(p), column=ts, **_time_options(opts))
     names = [c for c in frame.columns if c not in (ts, issue_time_col)]
     values = _to_celsius(parse_numeric(frame, names, file=str(p), thousands=None), opts.temperature_units)
     step = step_of(parsed.utc, None) if len(frame) > 1 else pd.Timedelta(hours=1)
     target = to_interval_start(parsed.utc, interval, step)
     if has_issue:
-        issue = parse_timestamps(frame[issue_time_col], tz=tz, file=str(p), column=issue_time_col).utc
+        issue = parse_timestamps(
+            frame[issue_time_col], file=str(p), column=issue_time_col, **_time_options(opts)
+        ).utc
     else:
         issue = target.floor("D") - pd.Timedelta(hours=issue_lead_hours)
     late = np.asarray(issue > target)

@@ -16,6 +16,9 @@ converted unambiguously, naming the rows concerned:
     occurrence is summer time (DST), the second standard time. A third occurrence is a duplicate.
 * ``interval="end"``: labels are moved back by one step (the resolution) to interval starts.
   ``24:00`` is accepted as the end of a day.
+* **numeric dates** ``03/04/2024`` are read day first or month first as the data or the
+  ``dayfirst`` option decide; a file where every date reads both ways is refused
+  (:mod:`gridai.data.dateorder`). ``date_format`` gives the exact strptime format instead.
 """
 
 from __future__ import annotations
@@ -28,10 +31,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
+from gridai.data.dateorder import resolve_day_month
 from gridai.exceptions import GridAIDataError
 
 OFFSET_RE = r"(?:Z|[+-]\d{2}:?\d{2})$"
-END_OF_DAY_RE = re.compile(r"^(.*?)[ T]24:00(?::00)?$")
+# "<date> 24:00" (or T24:00, 24:00:00): the end of that day. Groups: date, separator, seconds.
+END_OF_DAY_RE = re.compile(r"^(.*?)([ T])24:00((?::00)?)$")
 # Plausible calendar years of energy data; a number parsed as a timestamp falls outside.
 YEAR_RANGE = (1900, 2200)
 # How many offending rows a message shows.
@@ -82,10 +87,10 @@ def _fmt_rows(mask: np.ndarray, values: pd.Series | np.ndarray, row_offset: int)
     return shown + more
 
 
-def _parse_strings(text: pd.Series, utc: bool) -> pd.DatetimeIndex:
-    """Parse strings, trying ISO 8601 first and pandas' format inference second."""
+def _parse_strings(text: pd.Series, utc: bool, date_format: str | None = None) -> pd.DatetimeIndex:
+    """Parse strings with ``date_format``, or trying ISO 8601 first and pandas' format inference second."""
     best: pd.DatetimeIndex | None = None
-    for fmt in ("ISO8601", None):
+    for fmt in ("ISO8601", None) if date_format is None else (date_format,):
         try:
             with warnings.catch_warnings():  # "could not infer format": we report unparsed rows ourselves
                 warnings.simplefilter("ignore", UserWarning)
@@ -109,6 +114,8 @@ def parse_timestamps(
     column: str = "timestamp",
     row_offset: int = 2,
     occurrence: np.ndarray | None = None,
+    dayfirst: bool | None = None,
+    date_format: str | None = None,
 ) -> ParsedTimes:
     """Convert a column of timestamps (strings or datetimes) to naive UTC.
 
@@ -125,12 +132,16 @@ def parse_timestamps(
     occurrence:
         0 for the first time a local timestamp appears (within its series), 1 for the second, ...;
         decides fall-back repeats. Default: computed over the whole column.
+    dayfirst, date_format:
+        Order of numeric dates (None: from the data, see :mod:`gridai.data.dateorder`), or the
+        exact strptime format (which replaces inference and ``dayfirst``).
 
     Raises
     ------
     GridAIDataError
         Missing or unparseable timestamps, a mix of offset and naive timestamps, an unknown time
-        zone, or local times that do not exist (DST spring-forward). The message names the rows.
+        zone, local times that do not exist (DST spring-forward) or ambiguous day/month order.
+        The message names the rows.
     """
     tz = validate_tz(tz)
     n = len(raw)
@@ -171,16 +182,22 @@ def parse_timestamps(
                 file=file,
             )
         explicit = bool(has_offset.all())
-        eod = text.str.extract(END_OF_DAY_RE, expand=False)
-        end_of_day = np.asarray(eod.notna())
+        if date_format is None:
+            text = resolve_day_month(text, dayfirst=dayfirst, file=file, column=column, row_offset=row_offset)
+        end_of_day = text.str.match(END_OF_DAY_RE).to_numpy(dtype=bool)
         if end_of_day.any():
-            text = text.where(~end_of_day, eod + " 00:00")
-        parsed = _parse_strings(text, utc=explicit)
+            text = text.str.replace(END_OF_DAY_RE, r"\1\g<2>00:00\3", regex=True)
+        parsed = _parse_strings(text, utc=explicit, date_format=date_format)
         bad = np.asarray(parsed.isna())
         if bad.any():
+            expected = (
+                f"they do not match date_format {date_format!r}"
+                if date_format is not None
+                else "expected e.g. '2024-01-31 13:00' or ISO 8601"
+            )
             raise GridAIDataError(
                 f"unparseable timestamps in column {column!r} ({_fmt_rows(bad, raw, row_offset)}); "
-                "expected e.g. '2024-01-31 13:00' or ISO 8601",
+                + expected,
                 file=file,
             )
         if explicit:
