@@ -136,6 +136,10 @@ def _concat(parts: list[DayForecasts]) -> DayForecasts:
     )
 
 
+#: Largest share of test days a backtest may mask; past it the backtest would describe other days.
+MAX_MASKED_FRACTION = 0.5
+
+
 def usable_days(
     cfg: ForecastConfig,
     load: xr.Dataset,
@@ -151,8 +155,9 @@ def usable_days(
     Raises
     ------
     GridAIDataError
-        No day is usable, or ``strict`` and one is not; the message names the days and whether
-        the observed weather or the weather forecast is what is missing.
+        More than :data:`MAX_MASKED_FRACTION` of the days are unusable, or ``strict`` and one is
+        not; the message names the days and whether the observed weather or the weather
+        forecast is what is missing.
     """
     from gridai.forecast.panel import build_panel, make_day_inputs
 
@@ -168,14 +173,15 @@ def usable_days(
     good = [d for d, ok in zip(days, mask, strict=True) if ok]
     bad = [d for d, ok in zip(days, mask, strict=True) if not ok]
     kind = "weather forecast" if weather_forecast is not None else "observed weather"
-    if not good:
-        raise GridAIDataError(
-            f"no test day can be forecast: every day of {days[0]} .. {days[-1]} lacks its {kind} or the "
-            "load history before its issue time",
-            timestamps=[str(d) for d in bad[:5]],
-        )
     if bad:
         shown = ", ".join(str(d) for d in bad[:10]) + (f" (+{len(bad) - 10} more)" if len(bad) > 10 else "")
+        if len(bad) > MAX_MASKED_FRACTION * len(days):
+            raise GridAIDataError(
+                f"{kind} or load history missing for target day(s) {shown}: {len(bad)} of {len(days)} test "
+                f"days unusable (at most {MAX_MASKED_FRACTION:.0%} may be masked); extend the {kind} or "
+                "shorten the test period",
+                timestamps=[str(d) for d in bad[:5]],
+            )
         logger.warning(
             "%d of %d test days masked (%s or load history missing): %s", len(bad), len(days), kind, shown
         )
