@@ -259,6 +259,7 @@ def show(
     ),
     kind: str = typer.Option("load", "--kind", help="load or weather."),
     tz: str = TZ_OPTION,
+    interval: str = INTERVAL_OPTION,
     fmt: str = FORMAT_OPTION,
     dayfirst: bool | None = DAYFIRST_OPTION,
     date_format: str | None = DATE_FORMAT_OPTION,
@@ -270,7 +271,7 @@ def show(
 
     if kind not in ("load", "weather"):
         raise GridAIDataError(f"--kind must be 'load' or 'weather', got {kind!r}")
-    opts = reader_options(tz=tz, format=fmt, dayfirst=dayfirst, date_format=date_format)
+    opts = reader_options(tz=tz, interval=interval, format=fmt, dayfirst=dayfirst, date_format=date_format)
     ds = read_source(source, kind, opts)  # type: ignore[arg-type]
     var, dim = ("load", "series") if kind == "load" else ("temperature", "station")
     values = ds[var].transpose("time", dim).values

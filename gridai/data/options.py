@@ -28,7 +28,9 @@ class ReaderOptions(StrictModel):
         "nonexistent local times rejected (see gridai.data.timeindex).",
     )
     interval: Literal["start", "end"] = Field(
-        default="start", description="Whether a timestamp labels the start or the end of its interval."
+        default="start",
+        description="Whether a timestamp labels the start or the end of its interval. '24:00' "
+        "labels are read only with 'end' (a day's end cannot start an interval).",
     )
     dayfirst: bool | None = Field(
         default=None,

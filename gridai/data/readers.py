@@ -57,10 +57,12 @@ def _to_celsius(values: np.ndarray, temperature_units: str) -> np.ndarray:
     raise GridAIDataError(f"temperature_units must be 'degC' or 'degF', got {temperature_units!r}")
 
 
-def _time_options(opts: ReaderOptions) -> dict[str, Any]:
-    """The timestamp-parsing fields of ``opts`` as keywords of :func:`parse_timestamps`."""
+def _time_options(opts: ReaderOptions, *, points: bool = False) -> dict[str, Any]:
+    """The timestamp-parsing fields of ``opts`` as keywords of :func:`parse_timestamps`
+    (``points``: the column holds points in time, such as issue times, not interval labels)."""
     return {
         "tz": opts.tz,
+        "interval": None if points else opts.interval,
         "dayfirst": opts.dayfirst,
         "date_format": opts.date_format,
     }
@@ -303,7 +305,7 @@ def read_weather_forecast_wide(
     target = to_interval_start(parsed.utc, interval, step)
     if has_issue:
         issue = parse_timestamps(
-            frame[issue_time_col], file=str(p), column=issue_time_col, **_time_options(opts)
+            frame[issue_time_col], file=str(p), column=issue_time_col, **_time_options(opts, points=True)
         ).utc
     else:
         issue = target.floor("D") - pd.Timedelta(hours=issue_lead_hours)

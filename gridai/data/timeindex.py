@@ -15,7 +15,9 @@ converted unambiguously, naming the rows concerned:
   - fall back: the repeated hour appears twice. Repeats are resolved **by order**: the first
     occurrence is summer time (DST), the second standard time. A third occurrence is a duplicate.
 * ``interval="end"``: labels are moved back by one step (the resolution) to interval starts.
-  ``24:00`` is accepted as the end of a day.
+  ``24:00`` is accepted as the end of a day -- only then: with ``interval="start"`` a ``24:00``
+  label is an error naming ``--interval end`` (the end of a day cannot start an interval), and a
+  file that merely looks hour-ending (first stamp at 01:00, last at a midnight) gets a warning.
 * **numeric dates** ``03/04/2024`` are read day first or month first as the data or the
   ``dayfirst`` option decide; a file where every date reads both ways is refused
   (:mod:`gridai.data.dateorder`). ``date_format`` gives the exact strptime format instead.
@@ -23,6 +25,7 @@ converted unambiguously, naming the rows concerned:
 
 from __future__ import annotations
 
+import logging
 import re
 import warnings
 from dataclasses import dataclass
@@ -33,6 +36,8 @@ import pandas as pd
 
 from gridai.data.dateorder import resolve_day_month
 from gridai.exceptions import GridAIDataError
+
+logger = logging.getLogger(__name__)
 
 OFFSET_RE = r"(?:Z|[+-]\d{2}:?\d{2})$"
 # "<date> 24:00" (or T24:00, 24:00:00): the end of that day. Groups: date, separator, seconds.
@@ -114,6 +119,7 @@ def parse_timestamps(
     column: str = "timestamp",
     row_offset: int = 2,
     occurrence: np.ndarray | None = None,
+    interval: str | None = None,
     dayfirst: bool | None = None,
     date_format: str | None = None,
 ) -> ParsedTimes:
@@ -132,6 +138,10 @@ def parse_timestamps(
     occurrence:
         0 for the first time a local timestamp appears (within its series), 1 for the second, ...;
         decides fall-back repeats. Default: computed over the whole column.
+    interval:
+        ``"start"`` or ``"end"``: what the labels are (``24:00`` is refused for ``"start"``, and
+        hour-ending-looking labels get a warning). None: points in time (issue times), ``24:00``
+        read as the next midnight.
     dayfirst, date_format:
         Order of numeric dates (None: from the data, see :mod:`gridai.data.dateorder`), or the
         exact strptime format (which replaces inference and ``dayfirst``).
@@ -140,8 +150,8 @@ def parse_timestamps(
     ------
     GridAIDataError
         Missing or unparseable timestamps, a mix of offset and naive timestamps, an unknown time
-        zone, local times that do not exist (DST spring-forward) or ambiguous day/month order.
-        The message names the rows.
+        zone, local times that do not exist (DST spring-forward), ambiguous day/month order, or
+        ``24:00`` labels read as interval starts. The message names the rows.
     """
     tz = validate_tz(tz)
     n = len(raw)
@@ -186,6 +196,13 @@ def parse_timestamps(
             text = resolve_day_month(text, dayfirst=dayfirst, file=file, column=column, row_offset=row_offset)
         end_of_day = text.str.match(END_OF_DAY_RE).to_numpy(dtype=bool)
         if end_of_day.any():
+            if interval == "start":
+                raise GridAIDataError(
+                    f"'24:00' timestamps in column {column!r} ({_fmt_rows(end_of_day, raw, row_offset)}): "
+                    "24:00 is the end of a day, so the file labels interval ends (hour-ending), "
+                    "not starts; read it with --interval end (reader option interval: end)",
+                    file=file,
+                )
             text = text.str.replace(END_OF_DAY_RE, r"\1\g<2>00:00\3", regex=True)
         parsed = _parse_strings(text, utc=explicit, date_format=date_format)
         bad = np.asarray(parsed.isna())
@@ -213,6 +230,8 @@ def parse_timestamps(
             f"years must lie in {YEAR_RANGE[0]}..{YEAR_RANGE[1]}",
             file=file,
         )
+    if interval == "start" and not explicit:
+        warn_if_hour_ending(local, file=file, column=column)
     if explicit or tz == "UTC":
         return ParsedTimes(
             utc=pd.DatetimeIndex(local.values.astype("datetime64[ns]")),
@@ -238,6 +257,38 @@ def parse_timestamps(
     return ParsedTimes(
         utc=pd.DatetimeIndex(utc.values.astype("datetime64[ns]")), dst_repeats=repeats, explicit_offsets=False
     )
+
+
+def warn_if_hour_ending(local: pd.DatetimeIndex, *, file: str | None, column: str) -> bool:
+    """Warn when interval-start labels look like interval ends; return whether they do.
+
+    Hour-ending files label a day's intervals 01:00 .. 24:00 (written 24:00 or next-day 00:00):
+    the earliest stamp is one step after a midnight and the latest is a midnight. Read as
+    starts, every value lands one step late. Sub-daily steps only.
+    """
+    if len(local) < 2:
+        return False
+    values = np.unique(np.asarray(local.values))
+    diffs = pd.Series(values[1:] - values[:-1])
+    if diffs.empty:
+        return False
+    step = pd.Timedelta(diffs.mode().iloc[0])
+    if step >= pd.Timedelta(days=1):
+        return False
+    first, last = pd.Timestamp(values[0]), pd.Timestamp(values[-1])
+    if first - first.normalize() != step or last != last.normalize():
+        return False
+    where = f" of {file}" if file else ""
+    logger.warning(
+        "timestamps in column %r%s look hour-ending (interval-end labels): the first is %s and the "
+        "last %s, a midnight closing the last day; they are read as interval starts. If they label "
+        "interval ends, pass --interval end (reader option interval: end)",
+        column,
+        where,
+        first.strftime("%Y-%m-%d %H:%M"),
+        last.strftime("%Y-%m-%d %H:%M"),
+    )
+    return True
 
 
 def check_order(
