@@ -131,7 +131,133 @@ def read_wide_frame(
                 f"{'/'.join(TIMESTAMP_NAMES[:4])} and the first column {ts!r} holds numbers, not timestamps",
                 file=str(path),
             )
+    check_last_row(path, frame, header=header, sep=sep, thousands=thousands, text_columns=[ts])
     return frame, ts
+
+
+#: Bytes read from the end of a file to judge its last line (a longer last line is not judged).
+TAIL_BYTES = 1 << 16
+#: A last value this many times below the column's median (and below its smallest value) is a cut
+#: number: "143" for "143512" is 1000x smaller, a complete value is rarely 10x below every other.
+TRUNCATED_RATIO = 10.0
+
+
+def _tail(path: Path) -> bytes:
+    """The last ``TAIL_BYTES`` bytes of the (decompressed) file."""
+    if path.suffix == ".gz":
+        keep = b""
+        with gzip.open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                keep = (keep + chunk)[-TAIL_BYTES:]
+        return keep
+    with open(path, "rb") as fh:
+        size = fh.seek(0, 2)
+        fh.seek(max(0, size - TAIL_BYTES))
+        return fh.read()
+
+
+def _unfinished_last_line(path: Path) -> str | None:
+    """The last line of ``path`` if the file does not end with a newline (else None)."""
+    try:
+        tail = _tail(path)
+    except (OSError, EOFError, zlib.error):
+        return None
+    if not tail or tail.endswith((b"\n", b"\r")):
+        return None
+    cut = max(tail.rfind(b"\n"), tail.rfind(b"\r"))
+    if cut < 0 and len(tail) == TAIL_BYTES:
+        return None  # the last line is longer than what was read: not judged
+    return tail[cut + 1 :].decode("utf-8", errors="replace")
+
+
+def _suspicious_value(
+    frame: pd.DataFrame, col: str, thousands: str | None, same: np.ndarray | None
+) -> tuple[str, float] | None:
+    """(cell, typical) when the last cell of numeric ``col`` is implausibly small against the
+    rest of the column (or the rows of ``same``), else None."""
+    text = frame[col].astype(str).str.strip()
+    if thousands:
+        text = text.str.replace(thousands, "", regex=False)
+    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64")
+    last = values[-1]
+    rest = np.abs(values[:-1] if same is None else values[:-1][same[:-1]])
+    rest = rest[np.isfinite(rest) & (rest > 0)]
+    if not np.isfinite(last) or last == 0 or len(rest) == 0:
+        return None
+    typical = float(np.median(rest))
+    if abs(last) * TRUNCATED_RATIO <= typical and abs(last) < rest.min():
+        return str(frame[col].iloc[-1]).strip(), typical
+    return None
+
+
+def check_last_row(
+    path: Path,
+    frame: pd.DataFrame,
+    *,
+    header: list[str],
+    sep: str = ",",
+    thousands: str | None = None,
+    text_columns: list[str] | None = None,
+    group_column: str | None = None,
+) -> None:
+    """Refuse a file cut in the middle of its last line.
+
+    A copy interrupted mid-line leaves a last row without its newline and with fewer fields, an
+    empty last field, or a number missing its last digits ("143" of "143512"). A last row is
+    judged truncated when the file does not end with a newline **and** it is short of fields,
+    its last field is empty, or its last field is a number at least ``TRUNCATED_RATIO`` times
+    below the column's median and below its smallest other value (with ``group_column``: the
+    values of the same group, e.g. the same series of a long table; a group seen only in the
+    last row is suspicious too). A complete last row without a newline reads as usual.
+
+    Raises
+    ------
+    GridAIDataError
+        The last row looks truncated; the message names the file, the row and why.
+    """
+    if len(frame) == 0:
+        return
+    names = [h.strip() for h in header]
+    while names and not names[-1]:
+        names.pop()  # trailing commas in the header: no column to fill
+    if not names or names[-1] not in frame.columns:
+        return
+    last_col = names[-1]
+    text_columns = text_columns or []
+    cell = frame[last_col].iloc[-1]
+    empty = cell is None or (isinstance(cell, float) and np.isnan(cell)) or str(cell).strip() == ""
+    same = None
+    if group_column is not None and group_column in frame.columns:
+        group = frame[group_column].astype(str).str.strip().to_numpy()
+        same = group == group[-1]
+    suspect: tuple[str, float] | None = None
+    if not empty and last_col not in text_columns:
+        suspect = _suspicious_value(frame, last_col, thousands, same)
+    new_group = same is not None and last_col == group_column and int(same.sum()) == 1 and len(frame) > 1
+    if not (empty or suspect or new_group):
+        return
+    line = _unfinished_last_line(path)
+    if line is None:
+        return
+    fields = next(csv.reader([line], delimiter=sep), [])
+    row = len(frame) + 1
+    if len(fields) < len(names):
+        why = f"it has {len(fields)} of the {len(names)} fields of the header"
+    elif empty:
+        why = f"its last field ({last_col!r}) is empty"
+    elif suspect is not None:
+        why = (
+            f"its last value, {suspect[0]!r} in column {last_col!r}, is far below the column's "
+            f"typical {suspect[1]:,.6g}: the rest of the number is missing"
+        )
+    else:
+        why = f"its {last_col!r}, {str(cell).strip()!r}, appears in no other row"
+    raise GridAIDataError(
+        f"{path} looks truncated: its last line (row {row}: {line[:80]!r}) does not end with a "
+        f"newline and {why}; the file was probably cut mid-line (copy it again, or delete the "
+        "partial last row)",
+        file=str(path),
+    )
 
 
 def _cells(frame: pd.DataFrame, rows: np.ndarray, col: str, row_offset: int) -> str:

@@ -19,7 +19,14 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from gridai.data.csvtable import SHOW, parse_numeric, read_csv_text, read_wide_frame
+from gridai.data.csvtable import (
+    SHOW,
+    check_last_row,
+    parse_numeric,
+    read_csv_text,
+    read_header,
+    read_wide_frame,
+)
 from gridai.data.io import resolve_input_file
 from gridai.data.options import ReaderOptions
 from gridai.data.resample import resample
@@ -215,6 +222,15 @@ def read_long(
     table = _read_table(p, [timestamp_col, series_col])
     if table.empty:
         raise GridAIDataError(f"{p} has a header but no data rows", file=str(p))
+    if not p.name.lower().endswith((".parquet", ".pq")):
+        check_last_row(
+            p,
+            table,
+            header=read_header(p),
+            thousands=thousands,
+            text_columns=[timestamp_col, series_col],
+            group_column=series_col,
+        )
     missing = [c for c in (timestamp_col, series_col, value_col) if c not in table.columns]
     if missing:
         raise GridAIDataError(
