@@ -11,6 +11,7 @@ issue-time protocol, the hierarchy, its reconciliation and the quantile calibrat
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -279,6 +280,33 @@ class Forecaster(ABC):
                 hourly=hourly,
             )
 
+    def _align_stations(self, panel: Panel) -> Panel:
+        """The panel with its stations in the order the model was trained on.
+
+        The model's inputs are per station, by position: a renamed, missing or extra station
+        would feed one station's temperature into another's weights without any error.
+
+        Raises
+        ------
+        GridAIDataError
+            The weather's stations are not the ones the model was trained on.
+        """
+        if not self.stations or panel.stations == self.stations:
+            return panel
+        missing = [s for s in self.stations if s not in panel.stations]
+        extra = [s for s in panel.stations if s not in self.stations]
+        if missing:
+            raise GridAIDataError(
+                f"weather stations {missing} the model {self.name!r} was trained on are missing from the "
+                f"weather data (which has {panel.stations[:10]}{' ...' if len(panel.stations) > 10 else ''}); "
+                "renamed stations must keep the names the model was trained with",
+                series=missing,
+            )
+        if extra:
+            logger.info("ignoring weather stations the model was not trained on: %s", extra)
+        order = [panel.stations.index(s) for s in self.stations]
+        return dataclasses.replace(panel, temp_c=panel.temp_c[:, order], stations=list(self.stations))
+
     def _check_fitted(self) -> tuple[Hierarchy, np.ndarray]:
         if self.hierarchy is None or self.projection is None:
             raise GridAIModelError(f"forecaster {self.name!r} is not fitted; call fit() or load() first")
@@ -334,7 +362,7 @@ class Forecaster(ABC):
         h, _ = self._check_fitted()
         targets = [as_date(d) for d in days]
         last_end = pd.Timestamp(max(targets)) + pd.Timedelta(days=2)
-        panel = build_panel(load, weather, h, tz=self.tz, extend_to=last_end)
+        panel = self._align_stations(build_panel(load, weather, h, tz=self.tz, extend_to=last_end))
         inputs, _ = make_day_inputs(
             panel, targets, self.cfg.issue_lead_hours, weather_forecast=weather_forecast, strict=True
         )
