@@ -264,3 +264,19 @@ def _temperature(
                 )  # fmt: skip
             )
     return out
+
+
+def robust_peak(values: np.ndarray, spike_factor: float = RecentChecksConfig().spike_factor) -> float:
+    """Peak of ``values`` [their units] ignoring spikes: the largest value not above ``spike_factor``
+    x the 99th percentile (the ``spike`` rule of :func:`check_recent`).
+
+    On clean data this is the plain maximum; one SCADA hour x100 no longer sets the peak (it
+    rescaled a feeder's demand to 1.7 % of its size). NaN when no value is finite.
+    """
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    if len(x) == 0:
+        return float("nan")
+    cap = spike_factor * float(np.percentile(np.abs(x), 99))
+    kept = x[np.abs(x) <= cap]
+    return float(kept.max()) if len(kept) else float(x.max())

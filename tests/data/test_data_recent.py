@@ -94,3 +94,16 @@ def test_no_false_alarms_on_clean_gefcom_days(gefcom: tuple[xr.Dataset, xr.Datas
     for day in days:
         flagged |= {str(f.series) for f in check_recent(load, day - pd.Timedelta(hours=14), weather=weather)}
     assert flagged <= {"zone_9", "zone_4", "zone_10"}, flagged
+
+
+def test_robust_peak_ignores_one_spike_and_equals_max_on_clean_data(
+    gefcom: tuple[xr.Dataset, xr.Dataset],
+) -> None:
+    from gridai.data.recent import robust_peak
+
+    x = gefcom[0]["load"].sel(series="zone_12").values[-24 * 35 :].astype(float)
+    assert robust_peak(x) == np.nanmax(x)
+    spiked = x.copy()
+    spiked[100] *= 100
+    assert robust_peak(spiked) == np.nanmax(x)
+    assert np.isnan(robust_peak(np.full(5, np.nan)))

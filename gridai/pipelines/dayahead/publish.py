@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from gridai.data.recent import robust_peak
 from gridai.grid.health import health_frame
 from gridai.outputs import OutputDir
 from gridai.pipelines.dayahead.config import DayAheadConfig, PriceConfig
@@ -91,8 +92,11 @@ def feeder_works(
     """Work item per feeder, and the feeders left out because their series has no forecast."""
     series = [str(s) for s in fc["series"].values]
     hist = inputs.load.sel(time=inputs.load["time"] < np.datetime64(day))
-    peaks = hist["load"].max("time", skipna=True).to_series()
-    peaks["system"] = float(hist["load"].sum("series").max())
+    # feeder scaling reference: robust to spikes (one hour x100 must not shrink the feeder)
+    peaks = pd.Series(
+        {str(s): robust_peak(hist["load"].sel(series=s).values) for s in hist["series"].values}, dtype=float
+    )
+    peaks["system"] = robust_peak(hist["load"].sum("series").values)
     tz = str(inputs.load.attrs.get("source_tz", "UTC"))
     works: dict[str, FeederWork] = {}
     left_out: list[str] = []
