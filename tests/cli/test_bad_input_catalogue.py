@@ -358,6 +358,66 @@ CASES += [
 ]  # fmt: skip
 
 
+# misread inputs: day/month order, hour-ending labels, a file cut mid-line
+def _hourly(rows: int = 48, sep: str = "\n") -> bytes:
+    lines = [f"2024-01-{1 + h // 24:02d} {h % 24:02d}:00,{143_000 + 17 * h}" for h in range(rows)]
+    return ("timestamp,a" + sep + sep.join(lines) + sep).encode()
+
+
+def _long_hourly(rows: int = 24) -> bytes:
+    lines = [f"2024-01-01 {h:02d}:00,{s},{143_000 + 17 * h}" for h in range(rows) for s in ("a", "b")]
+    return ("timestamp,series_id,value\n" + "\n".join(lines) + "\n").encode()
+
+
+def _cut(data: bytes, n: int) -> bytes:
+    return data.rstrip(b"\n")[:-n]
+
+
+AMBIGUOUS = b"timestamp,a\n01/02/24 00:00,1\n02/02/24 00:00,2\n03/02/24 00:00,3\n"
+DAY_FIRST = b"timestamp,a\n12/02/2024 00:00,1\n13/02/2024 00:00,2\n"
+HOUR_ENDING = b"timestamp,a\n2024-01-01 22:00,1\n2024-01-01 23:00,2\n2024-01-01 24:00,3\n"
+
+
+def _backtest_case(content: bytes, *names: str) -> Case:
+    def make(wd: Path) -> list[str]:
+        path = wd / "bt_load.csv"
+        path.write_bytes(content)
+        return ["backtest", "--load", str(path), "--weather", str(path), "--train-end", "2024-01-02",
+                "--test-end", "2024-01-03", "--out", "bt", "--no-progress"]  # fmt: skip
+
+    return Case(make, 2, ("bt_load.csv", *names))
+
+
+def _convert_case(content: bytes, *names: str) -> Case:
+    def make(wd: Path) -> list[str]:
+        path = wd / "in.csv"
+        path.write_bytes(content)
+        return ["data", "convert", str(path), str(wd / "converted.nc")]
+
+    return Case(make, 2, ("in.csv", *names))
+
+
+CASES += [
+    pytest.param(_data_case(_written("dates.csv", AMBIGUOUS), "dates.csv", "ambiguous dates", "'timestamp'", "row 2: '01/02/24 00:00'", "2024-02-01 read day first", "2024-01-02 read month first", "--dayfirst", "--monthfirst"), id="data-ambiguous-day-month"),
+    pytest.param(_data_case(_written("dates.csv", b"timestamp,series_id,value\n05/06/2024,a,1\n06/06/2024,a,2\n"), "dates.csv", "ambiguous dates", "2024-06-05", "2024-05-06", "--dayfirst"), id="data-ambiguous-day-month-long"),
+    pytest.param(_data_case(_written("dates.csv", b"timestamp,a\n13/01/2024,1\n01/14/2024,2\n"), "dates.csv", "inconsistent date order", "'13/01/2024'", "'01/14/2024'"), id="data-inconsistent-day-month"),
+    pytest.param(_data_case(_written("dates.csv", DAY_FIRST), "dates.csv", "--monthfirst", "row 3: '13/02/2024 00:00'", extra=("--monthfirst",)), id="data-monthfirst-contradicted"),
+    pytest.param(_data_case(_written("dates.csv", DAY_FIRST), "dates.csv", "date_format '%Y-%m-%d'", "row 2", extra=("--date-format", "%Y-%m-%d")), id="data-date-format-mismatch"),
+    pytest.param(_convert_case(AMBIGUOUS, "ambiguous dates", "--dayfirst"), id="data-convert-ambiguous-day-month"),
+    pytest.param(_backtest_case(AMBIGUOUS, "ambiguous dates", "--dayfirst"), id="data-backtest-ambiguous-day-month"),
+    pytest.param(_data_case(_written("he.csv", HOUR_ENDING), "he.csv", "'24:00'", "row 4", "--interval end"), id="data-24-00-read-as-start"),
+    pytest.param(_data_case(_written("he.csv", HOUR_ENDING.replace(b" 24:00", b"T24:00")), "he.csv", "'24:00'", "--interval end"), id="data-T24-00-read-as-start"),
+    pytest.param(_backtest_case(HOUR_ENDING, "'24:00'", "--interval end"), id="data-backtest-24-00-read-as-start"),
+    pytest.param(_data_case(_written("cut.csv", _cut(_hourly(), 3)), "cut.csv", "looks truncated", "row 49", "'143'"), id="data-truncated-value"),
+    pytest.param(_data_case(_written("cut.csv", _cut(_hourly(), 13)), "cut.csv", "looks truncated", "row 49", "1 of the 2 fields"), id="data-truncated-timestamp"),
+    pytest.param(_data_case(_written("cut.csv", _cut(_hourly(), 6)), "cut.csv", "looks truncated", "row 49", "is empty"), id="data-truncated-after-comma"),
+    pytest.param(_data_case(_written("cut.csv", _hourly(sep="\r\n").rstrip(b"\r\n")[:-3]), "cut.csv", "looks truncated", "row 49", "'143'"), id="data-truncated-crlf"),
+    pytest.param(_data_case(_written("cut.csv.gz", gzip.compress(_cut(_hourly(), 3))), "cut.csv.gz", "looks truncated", "row 49"), id="data-truncated-gz"),
+    pytest.param(_data_case(_written("cut.csv", _cut(_long_hourly(), 4)), "cut.csv", "looks truncated", "row 49", "'value'"), id="data-truncated-long"),
+    pytest.param(_convert_case(_cut(_hourly(), 3), "looks truncated", "row 49"), id="data-convert-truncated"),
+]  # fmt: skip
+
+
 # ------------------------------------------------------------------------------------ outputs
 def _dispatch_into(prepare: Callable[[Path], Path], feeder: str = "zone_1") -> Callable[[Path], list[str]]:
     def make(wd: Path) -> list[str]:
