@@ -14,8 +14,10 @@ from typing import Any
 
 import pandas as pd
 
-#: Tick spacing of the UTC-laid axis on a day with a repeated local hour [h].
-TICK_HOURS = 3
+#: Tick spacings of the UTC-laid axis on a day with a repeated local hour [h]: the smallest giving
+#: at most MAX_TICKS labels.
+TICK_HOURS = (1, 2, 3, 6, 12, 24, 48)
+MAX_TICKS = 10
 
 
 @dataclass(frozen=True)
@@ -88,8 +90,9 @@ class TimeAxis:
         """The ``xaxis`` settings."""
         if self.wall:
             return {"type": "date", "hoverformat": "%a %d %b %H:%M"}
-        lo, hi = self.span[0].floor(f"{TICK_HOURS}h"), self.span[-1]
-        ticks = pd.date_range(lo, hi, freq=f"{TICK_HOURS}h")
+        span_h = (self.span[-1] - self.span[0]) / pd.Timedelta(hours=1)
+        step = next((h for h in TICK_HOURS if span_h / h <= MAX_TICKS), TICK_HOURS[-1])
+        ticks = pd.date_range(self.span[0].ceil(f"{step}h"), self.span[-1], freq=f"{step}h")
         return {
             "type": "date",
             "tickvals": self.x(ticks),
