@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from gridai.config import StrictModel
+from gridai.data.recent import RecentChecksConfig
 from gridai.grid.health import HealthConfig
 from gridai.pipelines.dayahead.feeders import FeederSpec, SyntheticFeeders
 from gridai.pipelines.dayahead.readiness import ReadinessConfig
@@ -31,6 +32,18 @@ class DataSourceConfig(StrictModel):
         description="Wide weather CSV (timestamp + one column per station) [degC]; unused for gefcom2012.",
     )
     timezone: str = Field("UTC", description="Time zone of naive timestamps in wide CSVs.")
+    interval: Literal["start", "end"] = Field(
+        "start", description="Wide CSVs: timestamps label the interval 'start' or 'end' (hour-ending, 24:00)."
+    )
+    dayfirst: bool | None = Field(
+        None, description="Wide CSVs: dates like 03/04/2024 are day first (true) or month first (false)."
+    )
+    date_format: str | None = Field(None, description="Wide CSVs: exact strptime format of the timestamps.")
+    recent_checks: RecentChecksConfig = Field(
+        default_factory=RecentChecksConfig,
+        description="Checks of the last days before the issue time (gridai.data.recent); an error finding "
+        "is a data_fault fallback naming the series (exit 1), or fails the gate with strict.",
+    )
     history_days: int = Field(
         120, ge=14, description="Days of history before D loaded for the forecast and the report [d]."
     )

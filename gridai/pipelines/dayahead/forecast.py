@@ -70,7 +70,9 @@ def read_inputs(cfg: DataSourceConfig) -> tuple[xr.Dataset, xr.Dataset, list[Pat
 
     if cfg.weather_path is None:
         raise GridAIDataError("data.weather_path is required for kind 'wide_csv'")
-    opts = ReaderOptions(tz=cfg.timezone)
+    opts = ReaderOptions(
+        tz=cfg.timezone, interval=cfg.interval, dayfirst=cfg.dayfirst, date_format=cfg.date_format
+    )
     load = read_wide_csv(cfg.load_path, kind="load", opts=opts)
     weather = read_wide_csv(cfg.weather_path, kind="weather", opts=opts)
     return load, weather, [Path(cfg.load_path), Path(cfg.weather_path)]
@@ -113,6 +115,7 @@ def load_and_check(cfg: DayAheadConfig, day: pd.Timestamp, manifest: RunManifest
             f"series {s} has no value in the {cfg.data.history_days} days before {day.date()}"
         )
     inputs.findings = _quality_findings(history, weather, cfg.data, manifest)
+    _recent_faults(cfg, day, history, weather, inputs, manifest)
     errors = [f for f in inputs.findings if f.severity == "error"]
     if cfg.data.strict and errors:
         inputs.gate_failed.extend(f"{f.kind} on {f.series or 'dataset'}: {f.message}" for f in errors[:5])
@@ -120,6 +123,35 @@ def load_and_check(cfg: DayAheadConfig, day: pd.Timestamp, manifest: RunManifest
     if day_weather.sizes["time"] == 0 or not np.isfinite(day_weather["temperature"].values).any(axis=1).all():
         manifest.warn(f"weather for {day.date()} is missing or incomplete")
     return inputs
+
+
+def _recent_faults(
+    cfg: DayAheadConfig, day: pd.Timestamp, history: xr.Dataset, weather: xr.Dataset, inputs: Inputs,
+    manifest: RunManifest,
+) -> None:  # fmt: skip
+    """Faults in the last days before the issue time change the outcome: each is a ``data_fault``
+    fallback naming the series (exit 1, in the report banner), or with ``strict`` a failed gate."""
+    from gridai.data.recent import check_recent
+
+    lead = (
+        cfg.forecast_issue_lead_hours if cfg.forecast_issue_lead_hours is not None else DEFAULT_ISSUE_LEAD_H
+    )
+    issue = day - pd.Timedelta(hours=lead)
+    faults = [
+        f
+        for f in check_recent(history, issue, cfg.data.recent_checks, weather=weather)
+        if f.severity == "error"
+    ]
+    inputs.findings.extend(faults)
+    for f in faults:
+        if cfg.data.strict:
+            inputs.gate_failed.append(f"{f.kind} on {f.series}: {f.message}")
+        else:
+            manifest.add_fallback("data", FallbackKind.DATA_FAULT, f"{f.kind}: {f.message}")
+
+
+#: Issue lead of the job when neither the config nor the model gives one: 10:00 on D-1 [h].
+DEFAULT_ISSUE_LEAD_H = 14.0
 
 
 def _quality_findings(

@@ -77,6 +77,12 @@ class FallbackKind(StrEnum):
     """forecast: the data failed an error-severity quality gate (the baseline was asked for)."""
     TRACKING_UNREACHABLE = "tracking_unreachable"
     """tracking: the MLflow store is unusable; the run went on without logging."""
+    DATA_FAULT = "data_fault"
+    """data: a fault in the last days before the issue time (stale or missing data, a unit change, a
+    level shift, a spike, a copied series, implausible temperatures): the series is named, the
+    forecast of it is not to be trusted as is."""
+    DASK_LOCAL = "dask_local"
+    """feeders: the Dask scheduler was lost mid-run; the unfinished feeders ran in-process."""
     NO_DATA = "no_data"
     """feeders: the feeder's series has no forecast for D; the feeder is left out."""
     IDLE_SCHEDULE = "idle_schedule"
@@ -86,7 +92,7 @@ class FallbackKind(StrEnum):
 
 
 #: The job steps a fallback is taken in.
-FallbackStep = Literal["forecast", "feeders", "dispatch", "tracking"]
+FallbackStep = Literal["data", "forecast", "feeders", "dispatch", "tracking"]
 
 
 @dataclass
