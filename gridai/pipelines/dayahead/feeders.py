@@ -97,10 +97,17 @@ class FeederSpec(StrictModel):
     )
 
 
+#: Largest synthetic feeder set: 20,000 feeders is twice the scale benchmark's largest run;
+#: 100,000 had no bound and exhausted memory before the first feeder was dispatched.
+MAX_SYNTHETIC_FEEDERS = 20_000
+
+
 class SyntheticFeeders(StrictModel):
     """Feeders generated from the zones (scale tests and benchmarks)."""
 
-    count: int = Field(..., ge=1, description="Number of feeders.")
+    count: int = Field(
+        ..., ge=1, le=MAX_SYNTHETIC_FEEDERS, description=f"Number of feeders (at most {MAX_SYNTHETIC_FEEDERS:,})."
+    )
     networks: list[str] = Field(default_factory=lambda: ["case33bw"], description="Networks, used in turn.")
     scale_min: float = Field(
         0.4, gt=0, description="Smallest peak as a fraction of the network's nominal load."

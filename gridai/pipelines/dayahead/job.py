@@ -39,7 +39,7 @@ from gridai.pipelines.dayahead.config import DayAheadConfig
 from gridai.pipelines.dayahead.feeder_task import FeederOutcome, run_feeder
 from gridai.pipelines.dayahead.forecast import forecast_day, load_and_check
 from gridai.pipelines.dayahead.manifest import STATUS_BY_CODE, FallbackKind, RunManifest
-from gridai.pipelines.distributed import map_keyed, run_local
+from gridai.pipelines.distributed import ClusterLostError, map_keyed, run_local
 
 logger = logging.getLogger(__name__)
 
@@ -214,16 +214,27 @@ def _run(
 
         common = {"dispatch": cfg.dispatch, "health": cfg.health, "readiness": cfg.readiness}
         if dask_client is not None:
-            outcomes: dict[str, FeederOutcome] = map_keyed(
-                dask_client,
-                run_feeder,
-                works,
-                prefix="feeder",
-                run_token=manifest.run_id,
-                retries=cfg.dask.retries,
-                common=common,
-                on_done=done,
-            )
+            try:
+                outcomes: dict[str, FeederOutcome] = map_keyed(
+                    dask_client,
+                    run_feeder,
+                    works,
+                    prefix="feeder",
+                    run_token=manifest.run_id,
+                    retries=cfg.dask.retries,
+                    common=common,
+                    on_done=done,
+                    deadline_s=cfg.dask.deadline_s,
+                )
+            except ClusterLostError as lost:  # keep what finished, run the rest here (flagged)
+                outcomes = dict(lost.results)
+                rest = {k: v for k, v in works.items() if k not in outcomes}
+                manifest.add_fallback(
+                    "feeders",
+                    FallbackKind.DASK_LOCAL,
+                    f"{lost.reason}; the {len(rest)} unfinished feeders ran in-process",
+                )
+                outcomes.update(run_local(run_feeder, rest, common=common, on_done=done))
         else:
             outcomes = run_local(run_feeder, works, common=common, on_done=done)
         rec["feeders"] = len(outcomes)
