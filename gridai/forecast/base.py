@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import logging
 from abc import ABC, abstractmethod
@@ -27,7 +28,7 @@ import xarray as xr
 from gridai.exceptions import GridAIDataError, GridAIModelError
 from gridai.forecast.calibration import QuantileCalibration, fit_cqr
 from gridai.forecast.config import ForecastConfig
-from gridai.forecast.metrics import mape
+from gridai.forecast.metrics import mape, score
 from gridai.forecast.panel import DayInputs, Hierarchy, Panel, build_panel, day_targets, make_day_inputs
 from gridai.forecast.reconcile import RECONCILERS, floor_lower_quantiles, reconcile
 from gridai.outputs import atomic_dir
@@ -267,11 +268,13 @@ class Forecaster(ABC):
         and the offsets of the base forecasts, which is how :meth:`predict_days_methods` applies
         it (see :mod:`gridai.forecast.calibration`).
         """
-        assert self.hierarchy is not None
+        h = self.hierarchy
+        assert h is not None
         hourly = self.cfg.calibration == "cqr_hourly"
+        root = h.nodes.index(h.root)
         for method, p in self.projections.items():
-            rec, _ = reconcile(self.hierarchy, p, base, self.median_index)
-            self.calibrations[method] = fit_cqr(
+            rec, _ = reconcile(h, p, base, self.median_index)
+            cal = fit_cqr(
                 actual,
                 base,
                 rec[..., self.median_index],
@@ -279,6 +282,27 @@ class Forecaster(ABC):
                 self.median_index,
                 hourly=hourly,
             )
+            self.calibrations[method] = cal
+            if method == self.info.get("reconciliation"):  # in-sample diagnostics of the served method
+                after, _ = reconcile(h, p, cal.apply(base, self.median_index), self.median_index)
+                before_s = score(actual[..., root], rec[:, :, root], self.cfg.quantiles)
+                after_s = score(actual[..., root], after[:, :, root], self.cfg.quantiles)
+                self.info["calibration"]["window_root"] = {
+                    f"{k}_{when}": s[k]
+                    for when, s in (("before", before_s), ("after", after_s))
+                    for k in ("coverage50", "coverage80", "pinball")
+                }
+                logger.info(
+                    "calibration %s of %s on its %d days: coverage80 of %s %.3f -> %.3f, pinball %.4g -> %.4g",
+                    self.cfg.calibration,
+                    method,
+                    len(actual),
+                    h.root,
+                    before_s["coverage80"],
+                    after_s["coverage80"],
+                    before_s["pinball"],
+                    after_s["pinball"],
+                )
 
     def _align_stations(self, panel: Panel) -> Panel:
         """The panel with its stations in the order the model was trained on.
@@ -451,6 +475,8 @@ class Forecaster(ABC):
         }
         with atomic_dir(directory, merge=True) as tmp:  # moved in name order: arrays, then the JSON
             save_file(arrays, str(tmp / ARTIFACT_ARRAYS))
+            # the weights' digest, checked on load: weights changed behind gridai's back are refused
+            doc["arrays_sha256"] = hashlib.sha256((tmp / ARTIFACT_ARRAYS).read_bytes()).hexdigest()
             (tmp / ARTIFACT_JSON).write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
 
     @classmethod

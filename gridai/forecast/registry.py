@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from pathlib import Path
@@ -58,6 +59,15 @@ def load_forecaster(directory: Path | str) -> Forecaster:
             raise GridAIModelError(f"model artifact incomplete: {p} does not exist", file=str(p))
     try:
         doc: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
+        expected = doc.get("arrays_sha256")
+        if expected is not None:
+            actual = hashlib.sha256(arr_path.read_bytes()).hexdigest()
+            if actual != expected:
+                raise GridAIModelError(
+                    f"model artifact {arr_path} was altered: SHA-256 {actual} is not the {expected} recorded "
+                    f"in {meta_path.name} when the model was saved; save or download the model again",
+                    file=str(arr_path),
+                )
         name = doc["model"]
         version = doc["format_version"]
         cfg = ForecastConfig.model_validate(doc["config"])

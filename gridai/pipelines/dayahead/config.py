@@ -73,6 +73,12 @@ class ModelSourceConfig(StrictModel):
     training_config: Path | None = Field(
         None, description="Forecast training config (YAML) used when train_if_missing is set."
     )
+    sha256: str | None = Field(
+        None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="Expected digest of a local model directory (as run.json model.sha256 records it); "
+        "a model whose files differ is not used (the baseline is substituted, flagged).",
+    )
 
 
 class PriceConfig(StrictModel):

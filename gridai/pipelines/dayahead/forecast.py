@@ -219,7 +219,7 @@ def forecast_day(
         reason = "input data failed the quality gates: " + "; ".join(inputs.gate_failed)
     else:
         try:
-            model, resolved = _load_model(uri, store, store_error)
+            model, resolved = _load_model(uri, store, store_error, cfg.model.sha256, info)
             info.update(
                 {
                     "used": uri,
@@ -261,13 +261,35 @@ def _history(load: xr.Dataset, day: pd.Timestamp) -> xr.Dataset:
     return load.sel(time=load["time"] < np.datetime64(day))
 
 
-def _load_model(uri: str, store: Any | None, store_error: str | None) -> tuple[Any, Any]:
+def model_directory_digest(path: Path) -> str:
+    """SHA-256 of a model directory: of its files' relative paths and SHA-256 digests, sorted."""
+    import hashlib
+
+    from gridai.tracking.pyfunc import file_digests
+
+    h = hashlib.sha256()
+    for rel, digest in sorted(file_digests(path).items()):
+        h.update(f"{rel}\0{digest}\n".encode())
+    return h.hexdigest()
+
+
+def _load_model(
+    uri: str, store: Any | None, store_error: str | None, expected_sha256: str | None, info: ModelRecord
+) -> tuple[Any, Any]:
     from gridai.tracking.store import ModelStore, ResolvedModel
 
     if not uri.startswith(("models:/", "runs:/")) and Path(uri.removeprefix("file://")).exists():
         from gridai.forecast.registry import load_forecaster
 
-        return load_forecaster(Path(uri.removeprefix("file://"))), ResolvedModel(uri=uri, local_path=uri)
+        local = Path(uri.removeprefix("file://"))
+        digest = model_directory_digest(local)
+        info["sha256"] = digest
+        if expected_sha256 is not None and digest != expected_sha256:
+            raise GridAIError(
+                f"model directory {local} has digest {digest}, not model.sha256 {expected_sha256}: its files "
+                "changed since it was pinned"
+            )
+        return load_forecaster(local), ResolvedModel(uri=uri, local_path=uri)
     if store is None:
         raise GridAIError(f"the tracking store is unusable ({store_error})")
     assert isinstance(store, ModelStore)

@@ -134,8 +134,8 @@ class InputsRecord(TypedDict, total=False):
 class ModelRecord(TypedDict, total=False):
     """``run.json`` ``model``: the forecaster asked for and the one used.
 
-    ``name``, ``version``, ``run_id`` are there once a champion was resolved; ``reason`` when
-    the baseline was substituted.
+    ``name``, ``version``, ``run_id`` are there once a champion was resolved; ``sha256`` is the
+    digest of a local model directory's files; ``reason`` when the baseline was substituted.
     """
 
     requested: str
@@ -145,6 +145,7 @@ class ModelRecord(TypedDict, total=False):
     name: str | None
     version: str | None
     run_id: str | None
+    sha256: str | None
     reason: str
 
 
