@@ -181,6 +181,12 @@ def main() -> None:
         default=None,
         help="override the config's quantile calibration (default: the config's, else ForecastConfig's)",
     )
+    ap.add_argument(
+        "--calibration-days",
+        type=int,
+        default=None,
+        help="override calibration_days (56 = the validation days, no extra training)",
+    )
     ap.add_argument("--test-start", default=TRAIN_END, help="first test day; trained on all data before it")
     ap.add_argument("--test-end", default=TEST_END, help="day after the last test day")
     ap.add_argument("--tag", default="", help="suffix of the method names in the results file (e.g. _none)")
@@ -192,6 +198,8 @@ def main() -> None:
     update: dict[str, Any] = {"issue_lead_hours": args.lead, "extra_holidays": hol, "progress_bar": False}
     if args.calibration is not None:
         update["calibration"] = args.calibration
+    if args.calibration_days is not None:
+        update["calibration_days"] = args.calibration_days
     cfg = load_config(ForecastConfig, args.config).model_copy(update=update)
     default_period = (args.test_start, args.test_end) == (TRAIN_END, TEST_END)
     if not default_period:
