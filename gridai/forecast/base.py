@@ -11,7 +11,6 @@ issue-time protocol, the hierarchy, its reconciliation and the quantile calibrat
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -29,7 +28,15 @@ from gridai.exceptions import GridAIDataError, GridAIModelError
 from gridai.forecast.calibration import QuantileCalibration, fit_cqr
 from gridai.forecast.config import ForecastConfig
 from gridai.forecast.metrics import mape, score
-from gridai.forecast.panel import DayInputs, Hierarchy, Panel, build_panel, day_targets, make_day_inputs
+from gridai.forecast.panel import (
+    DayInputs,
+    Hierarchy,
+    Panel,
+    align_stations,
+    build_panel,
+    day_targets,
+    make_day_inputs,
+)
 from gridai.forecast.reconcile import RECONCILERS, floor_lower_quantiles, reconcile
 from gridai.outputs import atomic_dir
 
@@ -304,33 +311,6 @@ class Forecaster(ABC):
                     after_s["pinball"],
                 )
 
-    def _align_stations(self, panel: Panel) -> Panel:
-        """The panel with its stations in the order the model was trained on.
-
-        The model's inputs are per station, by position: a renamed, missing or extra station
-        would feed one station's temperature into another's weights without any error.
-
-        Raises
-        ------
-        GridAIDataError
-            The weather's stations are not the ones the model was trained on.
-        """
-        if not self.stations or panel.stations == self.stations:
-            return panel
-        missing = [s for s in self.stations if s not in panel.stations]
-        extra = [s for s in panel.stations if s not in self.stations]
-        if missing:
-            raise GridAIDataError(
-                f"weather stations {missing} the model {self.name!r} was trained on are missing from the "
-                f"weather data (which has {panel.stations[:10]}{' ...' if len(panel.stations) > 10 else ''}); "
-                "renamed stations must keep the names the model was trained with",
-                series=missing,
-            )
-        if extra:
-            logger.info("ignoring weather stations the model was not trained on: %s", extra)
-        order = [panel.stations.index(s) for s in self.stations]
-        return dataclasses.replace(panel, temp_c=panel.temp_c[:, order], stations=list(self.stations))
-
     def _check_fitted(self) -> tuple[Hierarchy, np.ndarray]:
         if self.hierarchy is None or self.projection is None:
             raise GridAIModelError(f"forecaster {self.name!r} is not fitted; call fit() or load() first")
@@ -386,7 +366,9 @@ class Forecaster(ABC):
         h, _ = self._check_fitted()
         targets = [as_date(d) for d in days]
         last_end = pd.Timestamp(max(targets)) + pd.Timedelta(days=2)
-        panel = self._align_stations(build_panel(load, weather, h, tz=self.tz, extend_to=last_end))
+        panel = align_stations(
+            build_panel(load, weather, h, tz=self.tz, extend_to=last_end), self.stations, self.name
+        )
         inputs, _ = make_day_inputs(
             panel, targets, self.cfg.issue_lead_hours, weather_forecast=weather_forecast, strict=True
         )

@@ -8,6 +8,7 @@ of the first unobserved interval and the temperatures of the target day and the 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Sequence
@@ -202,6 +203,32 @@ def build_panel(
         tz=tz,
         units=str(load.attrs.get("units", "kW")),
     )
+
+
+def align_stations(panel: Panel, stations: list[str], model: str) -> Panel:
+    """``panel`` with its stations in the order ``model`` was trained on (``stations``).
+
+    A model's weather inputs are per station, by position: a renamed, missing or extra station
+    would feed one station's temperature into another's weights without any error.
+
+    Raises
+    ------
+    GridAIDataError
+        A station the model was trained on is missing from the weather data.
+    """
+    if not stations or panel.stations == stations:
+        return panel
+    missing = [s for s in stations if s not in panel.stations]
+    if missing:
+        more = " ..." if len(panel.stations) > 10 else ""
+        raise GridAIDataError(
+            f"weather stations {missing} the model {model!r} was trained on are missing from the weather "
+            f"data (which has {panel.stations[:10]}{more}); renamed stations must keep the names the model "
+            "was trained with",
+            series=missing,
+        )
+    order = [panel.stations.index(s) for s in stations]
+    return dataclasses.replace(panel, temp_c=panel.temp_c[:, order], stations=list(stations))
 
 
 def _forecast_temps(

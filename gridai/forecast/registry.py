@@ -64,7 +64,7 @@ def load_forecaster(directory: Path | str) -> Forecaster:
             actual = hashlib.sha256(arr_path.read_bytes()).hexdigest()
             if actual != expected:
                 raise GridAIModelError(
-                    f"model artifact {arr_path} was altered: SHA-256 {actual} is not the {expected} recorded "
+                    f"corrupt model weights: {arr_path} was altered or damaged: SHA-256 {actual} is not the {expected} recorded "
                     f"in {meta_path.name} when the model was saved; save or download the model again",
                     file=str(arr_path),
                 )

@@ -130,6 +130,10 @@ def _roundtrip(model: Forecaster, directory: Path, *, drop_calibration: bool = F
         kept = {k: v for k, v in arrays.items() if not k.startswith(CALIBRATION_PREFIX)}
         assert len(kept) < len(arrays)
         save_file(kept, str(directory / ARTIFACT_ARRAYS))
+        # an artifact from before calibration also predates the weights' digest
+        meta = json.loads((directory / ARTIFACT_JSON).read_text(encoding="utf-8"))
+        meta.pop("arrays_sha256", None)
+        (directory / ARTIFACT_JSON).write_text(json.dumps(meta), encoding="utf-8")
     return load_forecaster(directory)
 
 
