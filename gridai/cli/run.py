@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from gridai.cli.common import cli_errors, console
+from gridai.cli.common import cli_errors, console, emit_json
 
 app = typer.Typer(help="Scheduled end-to-end jobs.", no_args_is_help=True)
 logger = logging.getLogger(__name__)
@@ -54,6 +54,9 @@ def day_ahead(
     ),
     no_dask: bool = typer.Option(
         False, "--no-dask", help="Run per-feeder tasks in this process (no cluster)."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print one JSON document (status, exit code, outputs, fallbacks) on stdout."
     ),
 ) -> None:
     """Forecast -> dispatch -> feeder health -> report for day D, written to OUT/D.
@@ -108,6 +111,22 @@ def day_ahead(
         )
     if m.error:
         console.print(f"[bold red]error:[/] {m.error['message']}", highlight=False)
+    if as_json:
+        emit_json(
+            {
+                "ok": int(result.exit_code) in (0, 1),
+                "exit_code": int(result.exit_code),
+                "status": m.status,
+                "date": m.date,
+                "outputs": str(result.out_dir.resolve()) if result.out_dir is not None else None,
+                "fallbacks": [
+                    {"step": fb.step, "kind": str(fb.kind), "reason": fb.reason, "feeder": fb.feeder}
+                    for fb in m.fallbacks
+                ],
+                "warnings": list(m.warnings),
+                "error": m.error,
+            }
+        )
     raise typer.Exit(int(result.exit_code))
 
 

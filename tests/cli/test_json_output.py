@@ -79,3 +79,23 @@ def test_logs_to_a_pipe_are_one_line_per_record(tmp_path: Path) -> None:
     assert records, res.stderr
     for ln in records:
         assert ln.split(" ", 2)[2].split(" ", 1)[0] in {"INFO", "WARNING"}, ln
+
+
+def test_run_day_ahead_json_is_one_document(tmp_path: Path) -> None:
+    from support import GEFCOM_DIR
+
+    cfg = tmp_path / "job.yaml"
+    cfg.write_text(
+        f"data: {{kind: gefcom2012, load_path: {GEFCOM_DIR}, history_days: 35}}\n"
+        "model: {uri: seasonal_naive_only, fallback: seasonal_naive}\n"
+        "feeders: [{name: f1, series: zone_1, network: case33bw}]\ntrack_runs: false\n"
+    )
+    res = _gridai(
+        ["run", "day-ahead", "--date", "2008-06-30", "-c", str(cfg), "--out", "out", "--no-dask", "--json"],
+        tmp_path,
+    )
+    assert res.returncode == 1, res.stderr  # the named champion does not exist: the baseline, flagged
+    doc = _one_document(res.stdout)
+    assert isinstance(doc, dict) and doc["exit_code"] == 1 and doc["status"] == "fallback"
+    assert [f["kind"] for f in doc["fallbacks"]] == ["substituted"]
+    assert doc["outputs"].endswith("2008-06-30")
