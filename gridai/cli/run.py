@@ -58,6 +58,13 @@ def day_ahead(
     as_json: bool = typer.Option(
         False, "--json", help="Print one JSON document (status, exit code, outputs, fallbacks) on stdout."
     ),
+    weather_forecast: Path | None = typer.Option(
+        None,
+        "--weather-forecast",
+        help="Weather forecasts for D (overrides data.weather_forecast_path): NetCDF (issue_time, time, "
+        "station) or a wide CSV with an optional issue_time column. Observed weather is used up to the "
+        "issue time, the newest forecast issued at or before it after.",
+    ),
 ) -> None:
     """Forecast -> dispatch -> feeder health -> report for day D, written to OUT/D.
 
@@ -68,11 +75,15 @@ def day_ahead(
     from gridai.config import load_config
     from gridai.pipelines.dayahead.config import DayAheadConfig
     from gridai.pipelines.dayahead.job import check_feeder_networks, parse_day, run_day_ahead
+    from gridai.pipelines.dayahead.weather import check_weather_inputs
     from gridai.pipelines.distributed import dask_client
 
     cfg = load_config(DayAheadConfig, config)
-    parse_day(date)
+    if weather_forecast is not None:
+        cfg.data.weather_forecast_path = weather_forecast
+    day = parse_day(date)
     check_feeder_networks(cfg, config)  # before a champion is trained or any data is read
+    check_weather_inputs(cfg, day)  # a forecast file that does not cover D: exit 2 before any training
     if scheduler:
         cfg.dask.scheduler = scheduler
     if workers:

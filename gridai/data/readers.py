@@ -288,12 +288,15 @@ def read_weather_forecast_wide(
     timestamp_col: str | None = None,
     opts: ReaderOptions | None = None,
     max_cells: int = 200_000_000,
+    day_tz: str | None = None,
 ) -> xr.Dataset:
     """Read day-ahead weather forecasts kept as a wide CSV (same columns as the weather CSV).
 
     Each row is the forecast for its timestamp. Without an ``issue_time`` column, the forecasts
     of one (UTC) target day are taken as issued ``issue_lead_hours`` before that day's 00:00 UTC
-    (default 24 h: at 00:00 UTC of the previous day). With the column, its values are used
+    (default 24 h: at 00:00 UTC of the previous day); with ``day_tz`` (the day-ahead job), the
+    target day is the local day in that zone and the issue ``issue_lead_hours`` before its local
+    midnight. With the column, its values are used
     (same time-zone rules as the timestamps). ``opts``: as :func:`read_wide_csv` (``tz``,
     ``interval``, ``temperature_units``; the file's own step is kept).
 
@@ -323,6 +326,10 @@ def read_weather_forecast_wide(
         issue = parse_timestamps(
             frame[issue_time_col], file=str(p), column=issue_time_col, **_time_options(opts, points=True)
         ).utc
+    elif day_tz is not None:
+        local_day = target.tz_localize("UTC").tz_convert(day_tz).tz_localize(None).floor("D")
+        midnight = local_day.tz_localize(day_tz, ambiguous=False, nonexistent="shift_forward")
+        issue = midnight.tz_convert("UTC").tz_localize(None) - pd.Timedelta(hours=issue_lead_hours)
     else:
         issue = target.floor("D") - pd.Timedelta(hours=issue_lead_hours)
     late = np.asarray(issue > target)
@@ -369,9 +376,44 @@ def read_weather_forecast_wide(
             "issue_rule": (
                 f"column {issue_time_col!r}"
                 if has_issue
-                else f"{issue_lead_hours:g} h before 00:00 UTC of the target day"
+                else f"{issue_lead_hours:g} h before 00:00 {day_tz or 'UTC'} of the target day"
             ),
         },
     )
     ds["temperature"].attrs["units"] = "degC"
     return ds
+
+
+def read_weather_forecast(
+    path: str | Path,
+    *,
+    issue_lead_hours: float = 24.0,
+    opts: ReaderOptions | None = None,
+    day_tz: str | None = None,
+) -> xr.Dataset:
+    """Weather forecasts ``(issue_time, time, station)`` [degC] from NetCDF or a wide CSV.
+
+    ``.nc``: a ``temperature`` variable with dimensions ``(issue_time, time, station)`` (naive
+    UTC times). Anything else: :func:`read_weather_forecast_wide` (its issue-time rule).
+
+    Raises
+    ------
+    GridAIDataError
+        The file is missing or malformed, or a NetCDF file lacks the variable or dimensions.
+    """
+    p = resolve_input_file(path, what="weather forecast file")
+    if not p.name.lower().endswith(".nc"):
+        return read_weather_forecast_wide(p, issue_lead_hours=issue_lead_hours, opts=opts, day_tz=day_tz)
+    from gridai.data.io import read_netcdf
+
+    ds = read_netcdf(p)
+    dims = ("issue_time", "time", "station")
+    if "temperature" not in ds.data_vars or set(ds["temperature"].dims) != set(dims):
+        raise GridAIDataError(
+            f"{p}: a weather forecast NetCDF needs a 'temperature' variable with dimensions {dims} [degC]; "
+            f"it has {({k: v.dims for k, v in ds.data_vars.items()})}",
+            file=str(p),
+        )
+    out = ds[["temperature"]].transpose(*dims)
+    out.attrs.update({"source_file": str(p), "issue_rule": "NetCDF issue_time coordinate"})
+    return out

@@ -31,6 +31,20 @@ class DataSourceConfig(StrictModel):
         None,
         description="Wide weather CSV (timestamp + one column per station) [degC]; unused for gefcom2012.",
     )
+    weather_forecast_path: Path | None = Field(
+        None,
+        description="Weather forecasts of the run (tomorrow's weather is not observed at the issue time): "
+        "NetCDF temperature (issue_time, time, station), or a wide CSV like weather_path with an optional "
+        "issue_time column (without it, local day d's rows count as issued weather_forecast_issue_lead_hours "
+        "before d's local midnight). Observed weather is used up to the issue time, the newest forecast "
+        "issued at or before it after; None = observed weather only (ex-post, for history).",
+    )
+    weather_forecast_issue_lead_hours: float | None = Field(
+        None,
+        ge=0,
+        description="Wide-CSV forecasts without an issue_time column: hours before local midnight of each "
+        "target day they count as issued [h]; None = the job's issue lead (each day's own run).",
+    )
     timezone: str = Field("UTC", description="Time zone of naive timestamps in wide CSVs.")
     interval: Literal["start", "end"] = Field(
         "start", description="Wide CSVs: timestamps label the interval 'start' or 'end' (hour-ending, 24:00)."

@@ -25,6 +25,7 @@ from gridai.exceptions import Finding, GridAIDataError, GridAIError
 from gridai.outputs import sha256_file
 from gridai.pipelines.dayahead.config import DataSourceConfig, DayAheadConfig
 from gridai.pipelines.dayahead.manifest import FallbackKind, FileDigest, ModelRecord, RunManifest
+from gridai.pipelines.dayahead.weather import DEFAULT_ISSUE_LEAD_H
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,9 @@ class Inputs:
     """Reasons the forecast inputs failed the gates (empty = passed)."""
     nan_series: list[str] = field(default_factory=list)
     """Series with no value at all in the history window."""
+    weather_forecast: xr.Dataset | None = None
+    """Weather forecasts ``(issue_time, time, station)`` (``data.weather_forecast_path``), checked to
+    cover D at the issue time; ``None``: observed weather only."""
 
 
 def _digest(paths: list[Path]) -> dict[str, FileDigest]:
@@ -94,7 +98,11 @@ def load_and_check(cfg: DayAheadConfig, day: pd.Timestamp, manifest: RunManifest
     GridAIDataError
         Files missing or malformed, or day D (and the history before it) not in the data.
     """
+    from gridai.pipelines.dayahead import weather as wx
+
+    wf = wx.check_weather_inputs(cfg, day)  # fail fast, before the (larger) load and weather files
     load_all, weather_all, files = read_inputs(cfg.data)
+    files += wx.weather_files(cfg.data)
     load = window(load_all, day, cfg.data.history_days)
     weather = window(weather_all, day, cfg.data.history_days)
     t = pd.DatetimeIndex(load["time"].values)
@@ -104,7 +112,15 @@ def load_and_check(cfg: DayAheadConfig, day: pd.Timestamp, manifest: RunManifest
             f"{pd.Timestamp(load_all['time'].values[0])} .. {pd.Timestamp(load_all['time'].values[-1])}",
             timestamps=[str(day.date())],
         )
-    inputs = Inputs(load=load, weather=weather, files=_digest(files))
+    inputs = Inputs(load=load, weather=weather, files=_digest(files), weather_forecast=wf)
+    weather_digests = {
+        k: v["sha256"]
+        for k, v in inputs.files.items()
+        if Path(k) != Path(cfg.data.load_path) and not Path(k).name.startswith("Load_")
+    }
+    manifest.weather = wx.weather_record(
+        weather, wf, cfg.data, day, wx.job_issue_time(cfg, day), weather_digests
+    )
     history = load.sel(time=load["time"] < np.datetime64(day))
     values = history["load"].values
     inputs.nan_series = [
@@ -120,7 +136,10 @@ def load_and_check(cfg: DayAheadConfig, day: pd.Timestamp, manifest: RunManifest
     if cfg.data.strict and errors:
         inputs.gate_failed.extend(f"{f.kind} on {f.series or 'dataset'}: {f.message}" for f in errors[:5])
     day_weather = weather.sel(time=(weather["time"] >= np.datetime64(day)))
-    if day_weather.sizes["time"] == 0 or not np.isfinite(day_weather["temperature"].values).any(axis=1).all():
+    incomplete = (
+        day_weather.sizes["time"] == 0 or not np.isfinite(day_weather["temperature"].values).any(axis=1).all()
+    )
+    if wf is None and incomplete:  # with a forecast file, D's weather comes from it (checked above)
         manifest.warn(f"weather for {day.date()} is missing or incomplete")
     return inputs
 
@@ -148,10 +167,6 @@ def _recent_faults(
             inputs.gate_failed.append(f"{f.kind} on {f.series}: {f.message}")
         else:
             manifest.add_fallback("data", FallbackKind.DATA_FAULT, f"{f.kind}: {f.message}")
-
-
-#: Issue lead of the job when neither the config nor the model gives one: 10:00 on D-1 [h].
-DEFAULT_ISSUE_LEAD_H = 14.0
 
 
 def _quality_findings(
@@ -299,7 +314,10 @@ def _load_model(
 def _predict(model: Any, cfg: DayAheadConfig, inputs: Inputs, day: pd.Timestamp) -> xr.Dataset:
     if cfg.forecast_issue_lead_hours is not None:
         model.cfg = model.cfg.model_copy(update={"issue_lead_hours": cfg.forecast_issue_lead_hours})
-    fc = model.predict(inputs.load, inputs.weather, day.date())
+    elif inputs.weather_forecast is not None:
+        # the forecast file was checked at the job's issue time: serve the model at that time too
+        model.cfg = model.cfg.model_copy(update={"issue_lead_hours": DEFAULT_ISSUE_LEAD_H})
+    fc = model.predict(inputs.load, inputs.weather, day.date(), weather_forecast=inputs.weather_forecast)
     values = fc["load_forecast"].values
     if not np.isfinite(values).all():
         bad = [
@@ -318,7 +336,8 @@ def _baseline_forecast(
 
     Series without any value in the window are filled with zeros for the baseline only and
     reported as such (their feeders are idled downstream); missing weather is filled with the
-    last observed day (the seasonal-naive baseline does not use it).
+    last observed day (the seasonal-naive baseline does not use it). With a weather forecast file,
+    the baseline reads weather after the issue time from it, as the champion does.
     """
     from gridai.forecast.config import ForecastConfig
     from gridai.forecast.registry import make_forecaster
@@ -343,7 +362,7 @@ def _baseline_forecast(
     )
     model = make_forecaster(fcfg)
     model.fit(load, weather, end=day - pd.Timedelta(hours=lead))
-    fc = model.predict(load, weather, day.date())
+    fc = model.predict(load, weather, day.date(), weather_forecast=inputs.weather_forecast)
     if inputs.nan_series:
         fc["load_forecast"].loc[{"series": inputs.nan_series}] = np.nan
     return fc

@@ -12,6 +12,9 @@ guess. Its keys:
 ``model``
     The model URI asked for, the one used, its version, and ``substituted`` with the reason
     (:class:`ModelRecord`).
+``weather``
+    Which weather source covered which hours: observed up to the issue time, then the weather
+    forecast file's issues (:class:`WeatherRecord`).
 ``feeders``
     Per feeder: solver status, objective, fallback used, timings (:class:`FeederRecord`).
 ``fallbacks``, ``warnings``
@@ -149,6 +152,32 @@ class ModelRecord(TypedDict, total=False):
     reason: str
 
 
+class WeatherRecord(TypedDict, total=False):
+    """``run.json`` ``weather``: the weather the forecast of D was made with (times naive UTC).
+
+    ``source`` is ``observed`` (no forecast file: ex-post weather, also after the issue time) or
+    ``observed+forecast`` (observed up to ``observed_until``, exclusive; the ``forecast_hours``
+    from the forecast file, ``forecast_hours_by_issue`` counting the hours each issue covered).
+    """
+
+    source: Literal["observed", "observed+forecast"]
+    issue_time: str
+    day: list[str]
+    """Start and exclusive end of local day D."""
+    observed_last: str | None
+    """Last observed weather timestamp before the issue time."""
+    observed_until: str
+    forecast_file: str
+    forecast_rule: str
+    """How the file's issue times were set (its ``issue_time`` column, or the documented rule)."""
+    forecast_issue_time: str | None
+    """The newest forecast issue at or before the issue time."""
+    forecast_hours: list[str]
+    forecast_hours_by_issue: dict[str, int]
+    files: dict[str, str]
+    """Weather files read and their SHA-256."""
+
+
 class FeederRecord(TypedDict, total=False):
     """``run.json`` ``feeders[name]``: the feeder's dispatch (solver status, costs, fallback)."""
 
@@ -179,6 +208,7 @@ class RunManifest:
     inputs: InputsRecord = field(default_factory=lambda: InputsRecord())
     config: dict[str, Any] = field(default_factory=dict)
     model: ModelRecord = field(default_factory=lambda: ModelRecord())
+    weather: WeatherRecord = field(default_factory=lambda: WeatherRecord())
     feeders: dict[str, FeederRecord] = field(default_factory=dict)
     fallbacks: list[Fallback] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
