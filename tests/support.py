@@ -254,3 +254,13 @@ def check_regression(results: dict[str, dict[str, Any] | pd.DataFrame]) -> None:
             )
         else:
             _assert_close(json.loads(path.read_text()), json.loads(text), name)
+
+
+def gefcom_job_yaml(feeders: str = "[{name: f1, series: zone_1, network: case33bw}]", extra: str = "") -> str:
+    """A day-ahead job YAML on the bundled GEFCom2012 data whose champion does not exist (the
+    baseline is substituted, exit 1): quick to run from the command line."""
+    return (
+        f"data: {{kind: gefcom2012, load_path: {GEFCOM_DIR}, history_days: 35}}\n"
+        "model: {uri: seasonal_naive_only, fallback: seasonal_naive}\n"
+        f"feeders: {feeders}\ntrack_runs: false\n" + extra
+    )

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from gridai.cli.main import app
 
-from support import FIXTURES, GEFCOM_DIR
+from support import FIXTURES, GEFCOM_DIR, gefcom_job_yaml
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -44,14 +44,10 @@ class Case:
 
 # ------------------------------------------------------------------------------------ commands
 def _dayahead_yaml(extra: str = "") -> str:
-    feeders = (
-        "" if extra.startswith("feeders:") else "feeders: [{name: f1, series: zone_1, network: case33bw}]\n"
-    )
-    return (
-        f"data: {{kind: gefcom2012, load_path: {GEFCOM_DIR}, history_days: 35}}\n"
-        "model: {uri: seasonal_naive_only, fallback: seasonal_naive}\n"
-        f"{feeders}track_runs: false\n" + extra
-    )
+    if extra.startswith("feeders:"):
+        feeders, _, rest = extra.partition("\n")
+        return gefcom_job_yaml(feeders.removeprefix("feeders:").strip(), rest)
+    return gefcom_job_yaml(extra=extra)
 
 
 def _forecast_dir(wd: Path) -> Path:

@@ -11,20 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from support import GEFCOM_DIR
+from support import gefcom_job_yaml
 
 
 @pytest.mark.slow
 def test_sigterm_records_the_run_and_publishes_nothing(tmp_path: Path) -> None:
     cfg = tmp_path / "job.yaml"
-    cfg.write_text(
-        f"data: {{kind: gefcom2012, load_path: {GEFCOM_DIR}, history_days: 35}}\n"
-        "model: {uri: seasonal_naive_only, fallback: seasonal_naive}\n"
-        "feeders: ["
-        + ", ".join(f"{{name: f{i}, series: zone_1, network: mv_oberrhein}}" for i in range(12))
-        + "]\n"
-        "track_runs: false\n"
-    )
+    feeders = ", ".join(f"{{name: f{i}, series: zone_1, network: mv_oberrhein}}" for i in range(12))
+    cfg.write_text(gefcom_job_yaml(f"[{feeders}]"))
     out = tmp_path / "out"
     proc = subprocess.Popen(
         [sys.executable, "-m", "gridai.cli.main", "run", "day-ahead", "--date", "2008-06-30", "-c", str(cfg),

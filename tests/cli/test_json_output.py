@@ -82,14 +82,10 @@ def test_logs_to_a_pipe_are_one_line_per_record(tmp_path: Path) -> None:
 
 
 def test_run_day_ahead_json_is_one_document(tmp_path: Path) -> None:
-    from support import GEFCOM_DIR
+    from support import gefcom_job_yaml
 
     cfg = tmp_path / "job.yaml"
-    cfg.write_text(
-        f"data: {{kind: gefcom2012, load_path: {GEFCOM_DIR}, history_days: 35}}\n"
-        "model: {uri: seasonal_naive_only, fallback: seasonal_naive}\n"
-        "feeders: [{name: f1, series: zone_1, network: case33bw}]\ntrack_runs: false\n"
-    )
+    cfg.write_text(gefcom_job_yaml())
     res = _gridai(
         ["run", "day-ahead", "--date", "2008-06-30", "-c", str(cfg), "--out", "out", "--no-dask", "--json"],
         tmp_path,

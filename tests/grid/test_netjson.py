@@ -46,19 +46,24 @@ def _evil_payload(marker: Path) -> dict:
     return {"_module": "os", "_class": "system", "_object": f"touch {marker}"}
 
 
-def test_nested_net_behind_a_leading_space_is_refused(tmp_path: Path) -> None:
-    marker = tmp_path / "pwned"
+def _nested_net_table(marker: Path) -> dict:
+    """A 'table' whose body, behind a leading space, is a whole net carrying the payload."""
     nested = {
         "_module": "pandapower.auxiliary",
         "_class": "pandapowerNet",
         "_object": {"x": _evil_payload(marker)},
     }
-    table = {
+    return {
         "_module": "pandas.core.frame",
         "_class": "DataFrame",
         "orient": "split",
         "_object": " " + json.dumps(nested),
     }
+
+
+def test_nested_net_behind_a_leading_space_is_refused(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    table = _nested_net_table(marker)
     with pytest.raises(GridAIDataError, match="bus"):
         parse_network_json(_net_with("bus", table))
     assert not marker.exists()
@@ -121,17 +126,7 @@ def test_not_a_network_is_a_clear_error(tmp_path: Path, text: str, match: str) -
 @pytest.mark.slow
 def test_restore_cli_refuses_the_payload_with_exit_2(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
-    nested = {
-        "_module": "pandapower.auxiliary",
-        "_class": "pandapowerNet",
-        "_object": {"x": _evil_payload(marker)},
-    }
-    table = {
-        "_module": "pandas.core.frame",
-        "_class": "DataFrame",
-        "orient": "split",
-        "_object": " " + json.dumps(nested),
-    }
+    table = _nested_net_table(marker)
     evil = tmp_path / "evil.json"
     evil.write_text(_net_with("line", table))
     res = subprocess.run(
