@@ -411,7 +411,7 @@ def read_weather_forecast(
     if "temperature" not in ds.data_vars or set(ds["temperature"].dims) != set(dims):
         raise GridAIDataError(
             f"{p}: a weather forecast NetCDF needs a 'temperature' variable with dimensions {dims} [degC]; "
-            f"it has {({k: v.dims for k, v in ds.data_vars.items()})}",
+            f"it has {dict((k, v.dims) for k, v in ds.data_vars.items())}",
             file=str(p),
         )
     out = ds[["temperature"]].transpose(*dims)
