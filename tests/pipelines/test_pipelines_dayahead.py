@@ -258,3 +258,28 @@ def test_failure_after_success_keeps_outputs(
     # the next good run of D publishes and clears the failure record
     assert run_dayahead(dayahead_cfg(dayahead_inputs), out).exit_code in (ExitCode.OK, ExitCode.FALLBACK)
     assert not (out / f"{DAYAHEAD_DAY}.run.failed.json").exists()
+
+
+def test_disk_full_while_writing_is_exit_2_and_leaves_nothing(
+    dayahead_reference: Path, dayahead_inputs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import gridai.pipelines.dayahead.publish as publish
+
+    out = tmp_path / "out"
+    shutil.copytree(dayahead_reference, out)
+    before = {p.name: p.read_bytes() for p in (out / DAYAHEAD_DAY).iterdir()}
+    real = publish.write_outputs
+
+    def fill_disk(*args: object, **kw: object) -> None:
+        real(*args, **kw)  # type: ignore[arg-type]
+        raise OSError(errno.ENOSPC, "No space left on device", str(out / "x"))
+
+    monkeypatch.setattr(publish, "write_outputs", fill_disk)
+    res = run_dayahead(dayahead_cfg(dayahead_inputs), out)
+    assert res.exit_code == ExitCode.BAD_INPUT
+    assert {p.name: p.read_bytes() for p in (out / DAYAHEAD_DAY).iterdir()} == before
+    assert not [p for p in out.iterdir() if ".tmp-" in p.name], "no staging left behind"
+    record = json.loads((out / f"{DAYAHEAD_DAY}.run.failed.json").read_text())
+    assert "No space left on device" in record["error"]["message"]

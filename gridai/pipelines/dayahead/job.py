@@ -23,6 +23,7 @@ run never replaces published outputs and never creates ``<out>/D``: its record g
 
 from __future__ import annotations
 
+import errno
 import logging
 import time
 from collections.abc import Callable
@@ -33,7 +34,7 @@ from typing import Any
 import pandas as pd
 
 from gridai.exceptions import ExitCode, GridAIError, GridAIInfeasibleError
-from gridai.outputs import OutputDir
+from gridai.outputs import OutputDir, OutputNotWritableError
 from gridai.pipelines.dayahead import publish
 from gridai.pipelines.dayahead.config import DayAheadConfig
 from gridai.pipelines.dayahead.feeder_task import FeederOutcome, run_feeder
@@ -59,6 +60,10 @@ def parse_day(day: str) -> pd.Timestamp:
     from gridai.config import parse_iso_date
 
     return pd.Timestamp(parse_iso_date(day, "--date"))
+
+
+#: Write errors that are the output's fault, not gridai's: a clear exit 2 instead of a traceback.
+OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 
 
 def check_feeder_networks(cfg: DayAheadConfig, source: str | Path | None = None) -> None:
@@ -142,6 +147,19 @@ def run_day_ahead(
         logger.error("day-ahead %s failed: %s", d, err)
         manifest.finish(err.exit_code, err)
         return DayAheadResult(err.exit_code, publish.write_failure(out, manifest), manifest)
+    except OSError as err:
+        if err.errno not in OUTPUT_ERRNOS:
+            logger.exception("day-ahead %s: internal error", d)
+            manifest.finish(ExitCode.INTERNAL, err)
+            return DayAheadResult(ExitCode.INTERNAL, publish.write_failure(out, manifest), manifest)
+        full = OutputNotWritableError(
+            f"output {out.root} cannot be written: {err.strerror} ({err.filename or 'staging'}); nothing was "
+            "published and the previous outputs are as they were",
+            file=str(err.filename or out.root),
+        )
+        logger.error("day-ahead %s failed: %s", d, full.message)
+        manifest.finish(full.exit_code, full)
+        return DayAheadResult(full.exit_code, publish.write_failure(out, manifest), manifest)
     except Exception as err:
         logger.exception("day-ahead %s: internal error", d)
         manifest.finish(ExitCode.INTERNAL, err)
