@@ -18,6 +18,11 @@ from gridai.cli.common import cli_errors, emit_json, fail
 logger = logging.getLogger(__name__)
 
 CONFIG_HELP = "Training config (YAML): forecast, data, backtest, tracking."
+WF_HELP = (
+    "Weather forecasts (overrides data.weather_forecast): NetCDF (issue_time, time, station) or a wide CSV "
+    "with an optional issue_time column (else each day's rows count as issued issue_lead_hours before its "
+    "midnight); the newest forecast issued at or before the issue time is used."
+)
 URI_HELP = "MLflow tracking URI; overrides the config and MLFLOW_TRACKING_URI (default sqlite:///mlflow.db)."
 
 
@@ -103,6 +108,7 @@ def train(
         None, "--load", help="Load source (overrides the config; default gefcom2012)."
     ),
     weather: str | None = typer.Option(None, "--weather", help="Weather source (overrides the config)."),
+    weather_forecast: str | None = typer.Option(None, "--weather-forecast", help=WF_HELP),
 ) -> None:
     """Backtest on the config's period, fit, log to MLflow and register as a new version.
 
@@ -111,7 +117,11 @@ def train(
     backtested on its 2007-07-01 .. 2008-06-30 test year unless --load/--train-end/... say
     otherwise. Prints the run id and the registered version.
     """
-    from gridai.pipelines.training import read_training_data, train_and_register
+    from gridai.pipelines.training import (
+        read_training_data,
+        read_training_weather_forecast,
+        train_and_register,
+    )
 
     cfg = _train_config(
         config,
@@ -122,11 +132,20 @@ def train(
         load=load,
         weather=weather,
     )
+    if weather_forecast:
+        cfg.data.weather_forecast = weather_forecast
+    wf = read_training_weather_forecast(cfg)  # before the store is touched or anything is trained
     with _limits(cfg.tracking):
         store = _store(cfg.tracking)
         load_ds, weather_ds = read_training_data(cfg.data)
         result = train_and_register(
-            cfg, store, load_ds, weather_ds, register=not no_register, try_promote=promote
+            cfg,
+            store,
+            load_ds,
+            weather_ds,
+            register=not no_register,
+            try_promote=promote,
+            weather_forecast=wf,
         )
     system = result.metrics.get("system", {})
     typer.echo(f"run_id: {result.run_id}")
@@ -154,6 +173,7 @@ def forecast(
         None, "--load", help="Load source (overrides the config; default gefcom2012)."
     ),
     weather: str | None = typer.Option(None, "--weather", help="Weather source (overrides the config)."),
+    weather_forecast: str | None = typer.Option(None, "--weather-forecast", help=WF_HELP),
     tracking_uri: str | None = typer.Option(None, "--tracking-uri", help=URI_HELP),
 ) -> None:
     """Forecast day D with a registered (or local) model; write forecast.nc + forecasts.csv."""
@@ -175,19 +195,31 @@ def forecast(
             label = f"{resolved.name} version {resolved.version}" if resolved.version else model_uri
         else:
             model, label = load_local_model(model_uri), model_uri
+    if weather_forecast:
+        cfg.data.weather_forecast = weather_forecast
+    wf = None
+    if cfg.data.weather_forecast:
+        from gridai.data.readers import read_weather_forecast
+
+        wf = read_weather_forecast(
+            cfg.data.weather_forecast,
+            issue_lead_hours=model.cfg.issue_lead_hours,
+            opts=cfg.data.options,
+            day_tz=str(getattr(model, "tz", "") or "UTC"),
+        )
     load_ds, weather_ds = read_training_data(cfg.data)
-    _check_day(
-        load_ds, weather_ds, day, str(getattr(model, "tz", "") or load_ds.attrs.get("source_tz", "UTC"))
-    )
-    ds = model.predict(load_ds, weather_ds, day.date())
+    tz = str(getattr(model, "tz", "") or load_ds.attrs.get("source_tz", "UTC"))
+    _check_day(load_ds, weather_ds, day, tz, forecast=wf is not None)
+    ds = model.predict(load_ds, weather_ds, day.date(), weather_forecast=wf)
     write_forecast(ds, out)
     typer.echo(
         f"forecast of {day.date()} by {label} ({ds.attrs.get('weather', '?')} weather) written to {out}"
     )
 
 
-def _check_day(load: Any, weather: Any, day: Any, tz: str) -> None:
-    """Reject a target day (local to ``tz``) without load before it or without its own weather."""
+def _check_day(load: Any, weather: Any, day: Any, tz: str, *, forecast: bool = False) -> None:
+    """Reject a target day (local to ``tz``) without load before it or without its own weather
+    (with a weather ``forecast``, observed weather is needed only before the day)."""
     import pandas as pd
 
     from gridai.exceptions import GridAIDataError
@@ -199,7 +231,7 @@ def _check_day(load: Any, weather: Any, day: Any, tz: str) -> None:
     lt = pd.DatetimeIndex(load["time"].values)
     wt = pd.DatetimeIndex(weather["time"].values)
     step = pd.Timedelta(str(weather.attrs.get("resolution", "1h")))
-    if not (lt[0] < start and wt[0] <= start and end <= wt[-1] + step):
+    if not (lt[0] < start and wt[0] <= start and (forecast or end <= wt[-1] + step)):
         raise GridAIDataError(
             f"--date {day.date()} is outside the data: load {lt[0].date()} .. {lt[-1].date()}, "
             f"weather {wt[0].date()} .. {wt[-1].date()} (UTC); the day ({tz}) needs load before it "

@@ -60,6 +60,12 @@ class TrainDataConfig(StrictModel):
         description="'gefcom2012' (bundled copy), a GEFCom2012 folder, or a load file (.csv wide/long, .parquet, .nc).",
     )
     weather: str = Field(default="gefcom2012", description="As ``load``, for the temperature observations.")
+    weather_forecast: str | None = Field(
+        default=None,
+        description="Weather forecasts the backtest serves the model with (ex-ante): NetCDF temperature "
+        "(issue_time, time, station) or a wide CSV with an optional issue_time column (without it, each UTC "
+        "day's rows count as issued forecast.issue_lead_hours before its midnight); None = observed weather.",
+    )
     options: ReaderOptions = Field(
         default_factory=ReaderOptions, description="How to read user files (time zone, interval, units)."
     )
@@ -126,6 +132,17 @@ def read_training_data(cfg: TrainDataConfig) -> tuple[xr.Dataset, xr.Dataset]:
     return read_source(cfg.load, "load", cfg.options), read_source(cfg.weather, "weather", cfg.options)
 
 
+def read_training_weather_forecast(cfg: TrainConfig) -> xr.Dataset | None:
+    """The weather forecasts of ``cfg.data.weather_forecast`` (``None`` when not given)."""
+    if cfg.data.weather_forecast is None:
+        return None
+    from gridai.data.readers import read_weather_forecast
+
+    return read_weather_forecast(
+        cfg.data.weather_forecast, issue_lead_hours=cfg.forecast.issue_lead_hours, opts=cfg.data.options
+    )
+
+
 def check_period(load: xr.Dataset, period: BacktestPeriodConfig) -> None:
     """The backtest period must lie inside the load data.
 
@@ -171,6 +188,7 @@ def train_and_register(
     source: dict[str, str] | None = None,
     register: bool = True,
     try_promote: bool = False,
+    weather_forecast: xr.Dataset | None = None,
 ) -> TrainResult:
     """Backtest ``cfg.forecast`` on ``cfg.backtest``, fit the final model, log it all, register it.
 
@@ -180,6 +198,9 @@ def train_and_register(
         Training configuration.
     store:
         Where the run and the model go.
+    weather_forecast:
+        Weather forecasts ``(issue_time, time, station)`` the backtest serves the model with
+        (:func:`read_training_weather_forecast`); ``None``: observed weather (ex-post).
     load, weather:
         Canonical datasets (see :mod:`gridai.data.schema`).
     source:
@@ -227,6 +248,7 @@ def train_and_register(
             train_end=train_end,
             test_end=test_end,
             retrain_every_days=period.retrain_every_days,
+            weather_forecast=weather_forecast,
         )
         timings["backtest_s"] = time.perf_counter() - t0
         metrics = dict(result.metrics)

@@ -481,6 +481,39 @@ CASES += [
 ]  # fmt: skip
 
 
+# --------------------------------------------------- weather forecasts of the day-ahead job
+def _wf_csv(first: str, hours: int, issue: str | None = None) -> bytes:
+    """A wide weather-forecast CSV of station_1 (optionally with an ``issue_time`` column)."""
+    import pandas as pd
+
+    rows = pd.date_range(first, periods=hours, freq="h")
+    head = "timestamp,issue_time,station_1\n" if issue else "timestamp,station_1\n"
+    body = "".join(f"{t:%Y-%m-%d %H:%M},{issue + ',' if issue else ''}21.5\n" for t in rows)
+    return (head + body).encode()
+
+
+def _run_with_wf(content: bytes, name: str = "wf.csv") -> Callable[[Path], list[str]]:
+    """``run day-ahead`` of D (issue 10:00 on D-1) with ``--weather-forecast`` a file of ``content``."""
+
+    def make(wd: Path) -> list[str]:
+        cfg = wd / "job.yaml"
+        cfg.write_text(_dayahead_yaml())
+        (wd / name).write_bytes(content)
+        return ["run", "day-ahead", "--date", DAY, "-c", str(cfg), "--out", "outputs", "--no-dask",
+                "--weather-forecast", name]  # fmt: skip
+
+    return make
+
+
+CASES += [
+    pytest.param(Case(_run_with_wf(_wf_csv("2008-06-29 10:00", 14)), 2, ("wf.csv", "does not cover 24 hour(s)", "2008-06-30 00:00")), id="data-weather-forecast-without-d"),
+    pytest.param(Case(_run_with_wf(_wf_csv("2008-06-29 10:00", 30)), 2, ("wf.csv", "does not cover 8 hour(s)", "2008-06-30 16:00")), id="data-weather-forecast-ends-early"),
+    pytest.param(Case(_run_with_wf(_wf_csv("2008-06-29 13:00", 35, issue="2008-06-29 12:00")), 2, ("wf.csv", "no forecast issued at or before", "2008-06-29 10:00")), id="data-weather-forecast-issued-after-issue-time"),
+    pytest.param(Case(_run_with_wf(b"garbage", "wf.nc"), 2, ("wf.nc",)), id="data-weather-forecast-netcdf-garbage"),
+    pytest.param(Case(_run_with_wf(b"", "none.csv"), 2, ("none.csv",)), id="data-weather-forecast-empty"),
+]  # fmt: skip
+
+
 # ------------------------------------------------------------------------------------ the check
 def _snapshot(root: Path) -> dict[str, str]:
     out = {}

@@ -117,7 +117,7 @@ def _combined(
     if stations is not None:
         temp = temp.sel(station=[s for s in stations if s in temp["station"].values])
     cube = np.asarray(temp.reindex(time=times.values).values, dtype=np.float64)
-    has = np.isfinite(cube).any(axis=2)  # (issue, time)
+    has = np.asarray(np.isfinite(cube).any(axis=2), dtype=bool)  # (issue, time)
     which = np.full(len(times), -1)
     for k in range(len(issues)):  # newest last: later issues overwrite older ones
         which = np.where(has[k], k, which)
