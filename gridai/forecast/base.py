@@ -255,17 +255,23 @@ class Forecaster(ABC):
             return val_base, val_actual
         in_window = np.arange(n_days) >= n_days - n
         window = usable.subset(in_window)
-        info.update(
-            source="refit before the window", days=n, first=str(window.days[0]), last=str(window.days[-1])
-        )
         logger.info(
             "calibration: refitting on %d days before %s to forecast %d days", n_days - n, window.days[0], n
         )
         state, history = self._get_state(), list(self.history)
-        self._refit_nodes(panel, usable.subset(~in_window))
-        base, actual = self._predict_nodes(panel, window), day_targets(panel, window)
-        self._set_state(state[0], {k: np.array(v, copy=True) for k, v in state[1].items()})
-        self.history = history
+        try:
+            self._refit_nodes(panel, usable.subset(~in_window))
+            base, actual = self._predict_nodes(panel, window), day_targets(panel, window)
+            info.update(
+                source="refit before the window", days=n, first=str(window.days[0]), last=str(window.days[-1])
+            )
+        except GridAIDataError as err:  # e.g. a window day without load history of one series
+            logger.warning("calibration falls back to the validation days: %s", err)
+            info.update(source="validation days", days=len(val_base), fallback=str(err))
+            base, actual = val_base, val_actual
+        finally:
+            self._set_state(state[0], {k: np.array(v, copy=True) for k, v in state[1].items()})
+            self.history = history
         return base, actual
 
     def _fit_calibration(self, base: np.ndarray, actual: np.ndarray) -> None:

@@ -144,6 +144,10 @@ def test_calibration_off_is_the_uncalibrated_forecast(
     off, on = pair["none"], pair["cqr"]
     assert off.calibrations == {} and off.info["calibration"] == {"method": "none"}
     assert set(on.calibrations) == set(on.projections)
+    # a refit before the window (half the 81 usable days) forecast the window's days out of sample
+    info = on.info["calibration"]
+    assert info["source"] == "refit before the window" and info["days"] == 40
+    assert info["last"] < "2023-03-25" and info["window_root"]["coverage80_after"] >= 0.7
     q_off = off.predict(load, weather, DAY)["load_forecast"].values
     q_on = on.predict(load, weather, DAY)["load_forecast"].values
     np.testing.assert_array_equal(q_on[..., MEDIAN], q_off[..., MEDIAN])  # medians (and MAPE) unchanged
@@ -187,3 +191,28 @@ def test_model_saved_without_calibration_predicts_as_trained(
     old = load_forecaster(tmp_path)
     assert old.cfg.calibration == ForecastConfig().calibration and old.calibrations == {}
     np.testing.assert_array_equal(old.predict(load, weather, DAY)["load_forecast"].values, expected)
+
+
+def test_calibration_on_the_validation_days_keeps_the_early_stopped_model(data: tuple) -> None:
+    """``calibration_days`` within the validation days: no extra training, the fitted network is kept."""
+    load, weather = data
+    cfg = tiny_forecast_config(refit_full=False)
+    off = _fit(cfg.model_copy(update={"calibration": "none"}), data)
+    on = _fit(cfg.model_copy(update={"calibration_days": 7}), data)
+    assert on.info["calibration"] == {**on.info["calibration"], "source": "validation days", "days": 14}
+    q_off = off.predict(load, weather, DAY)["load_forecast"].values
+    on.calibrations = {}
+    np.testing.assert_array_equal(on.predict(load, weather, DAY)["load_forecast"].values, q_off)
+
+
+def test_refit_for_the_window_leaves_the_fitted_model_as_it_was(data: tuple) -> None:
+    """Without ``refit_full`` the served network is the early-stopped one, not the window's refit."""
+    load, weather = data
+    cfg = tiny_forecast_config(refit_full=False)
+    off = _fit(cfg.model_copy(update={"calibration": "none"}), data)
+    on = _fit(cfg, data)
+    assert on.info["calibration"]["source"] == "refit before the window"
+    assert on.history == off.history  # the window's training is not in the model's history
+    q_off = off.predict(load, weather, DAY)["load_forecast"].values
+    on.calibrations = {}
+    np.testing.assert_array_equal(on.predict(load, weather, DAY)["load_forecast"].values, q_off)
