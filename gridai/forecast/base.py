@@ -245,7 +245,10 @@ class Forecaster(ABC):
         second model is trained with the refit recipe (:meth:`_refit_nodes`: the best epoch
         counts, no early stopping) on the usable days before the window and forecasts every
         window day from data known at its issue time, as the final model will forecast the
-        days after the training end; the fitted model is then put back as it was.
+        days after the training end; the fitted model is then put back as it was. A window
+        day that cannot be forecast (a series without load history before its issue time)
+        makes it fall back to the validation days, with a warning and ``info["calibration"]
+        ["fallback"]``.
         """
         n_days = len(usable.days)
         n = min(self.cfg.calibration_days, n_days // 2, n_days - self.cfg.min_train_days)
