@@ -49,7 +49,7 @@ from gridai.tracking.store import ModelStore, data_digest
 
 logger = logging.getLogger(__name__)
 
-METRIC_KEYS = ("mape", "rmse", "accuracy", "pinball", "coverage80")
+METRIC_KEYS = ("mape", "rmse", "accuracy", "pinball", "crps", "coverage50", "coverage80")
 
 
 class TrainDataConfig(StrictModel):
