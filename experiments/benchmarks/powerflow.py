@@ -18,7 +18,8 @@ Ratios are the loop's time over ``timeseries`` prepare + solve.
 Usage::
 
     python experiments/benchmarks/powerflow.py                         # 4 networks x 96 intervals
-    python experiments/benchmarks/powerflow.py --networks case33bw --cases 3
+    python experiments/benchmarks/powerflow.py --cases 1 3             # and 3 cases x 96 in one call
+    python experiments/benchmarks/powerflow.py --networks case33bw --repeat 1
 """
 
 from __future__ import annotations
@@ -41,14 +42,13 @@ RESULTS = Path(__file__).with_name("powerflow_results.json")
 
 
 def networks() -> dict[str, Callable[[], Any]]:
-    import pandapower as pp
-    import pandapower.networks as pn
+    from gridai.grid.topology import load_network
 
     return {
-        "case33bw": pn.case33bw,
-        "cigre_mv": lambda: pn.create_cigre_network_mv(with_der="pv_wind"),
-        "mv_oberrhein": pn.mv_oberrhein,
-        "simbench_1-MV-rural--0-sw": lambda: pp.from_json(str(SIMBENCH_JSON)),
+        "case33bw": lambda: load_network("case33bw"),
+        "cigre_mv": lambda: load_network("cigre_mv"),  # create_cigre_network_mv(with_der="pv_wind")
+        "mv_oberrhein": lambda: load_network("mv_oberrhein"),
+        "simbench_1-MV-rural--0-sw": lambda: load_network(SIMBENCH_JSON),  # SimBench 1.6.3, stored as JSON
     }
 
 
@@ -134,6 +134,7 @@ def bench(name: str, make: Callable[[], Any], shape: tuple[int, ...], repeat: in
         "n_line": len(base.line),
         "n_load": len(base.load),
         "n_sgen": len(base.sgen),
+        "cases": shape[0] if len(shape) > 1 else 1,
         "intervals": k,
         "timeseries_prepare_s": t_prep,
         "timeseries_solve_s": t_solve,
@@ -159,13 +160,19 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--networks", nargs="+", default=list(nets), choices=list(nets))
     ap.add_argument("--intervals", type=int, default=96)
-    ap.add_argument("--cases", type=int, default=1, help="forecast cases solved in the same call")
+    ap.add_argument(
+        "--cases",
+        type=int,
+        nargs="+",
+        default=[1],
+        help="forecast cases solved in the same call (one row each)",
+    )
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")  # pandapower's deprecation chatter
-    shape = (args.intervals,) if args.cases == 1 else (args.cases, args.intervals)
-    rows = [bench(name, nets[name], shape, args.repeat) for name in args.networks]
+    shapes = [(args.intervals,) if c == 1 else (c, args.intervals) for c in args.cases]
+    rows = [bench(name, nets[name], shape, args.repeat) for shape in shapes for name in args.networks]
     head = f"{'network':28} {'bus':>4} {'K':>4} {'prep ms':>8} {'solve ms':>8} {'loop s':>7} {'warm s':>7}"
     head += f" {'x loop':>7} {'x warm':>7} {'max|dV| pu':>10} {'loss rel':>9} {'iters':>5}"
     print(head)
@@ -180,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
 
     meta = {
         "command": "python experiments/benchmarks/powerflow.py "
-        + f"--intervals {args.intervals} --cases {args.cases} --repeat {args.repeat}",
+        + f"--intervals {args.intervals} --cases {' '.join(map(str, args.cases))} --repeat {args.repeat}",
+        "networks": args.networks,
         "timing": f"best of {args.repeat}; deepcopy of the network subtracted",
         "pandapower": pandapower.__version__,
         "numpy": np.__version__,

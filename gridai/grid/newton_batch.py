@@ -128,7 +128,7 @@ class _Jacobian:
         pos_m = np.full(n, -1, dtype=np.int64)
         pos_m[self.pq] = np.arange(len(self.pq))
         r_a, c_a, r_m, c_m = pos_a[self.rows], pos_a[self.cols], pos_m[self.rows], pos_m[self.cols]
-        # (source block, entry selector, J row, J col) of [[J11 J12], [J21 J22]]
+        # the entries of Ybus's pattern in each block of [[J11 J12], [J21 J22]], and where they land in J
         blocks = [
             (r_a >= 0) & (c_a >= 0),
             (r_a >= 0) & (c_m >= 0),

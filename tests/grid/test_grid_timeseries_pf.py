@@ -18,7 +18,9 @@ import pandapower.networks as pn
 import pytest
 
 from gridai.exceptions import GridAIDataError
+from gridai.grid.netjson import read_network_json
 from gridai.grid.timeseries_pf import TimeseriesPowerFlow, solve_timeseries
+from gridai.grid.topology import load_network
 
 from support import FIXTURES
 
@@ -31,7 +33,7 @@ def mv_oberrhein() -> Any:
     numba compilation alone costs ~10 s."""
     from pandapower import pp_dir
 
-    net = pp.from_json(str(Path(pp_dir) / "networks" / "mv_oberrhein.json"))
+    net = read_network_json(Path(pp_dir) / "networks" / "mv_oberrhein.json")
     net.load["q_mvar"] = np.tan(np.arccos(0.98)) * net.load["p_mw"]
     net.sgen["q_mvar"] = 0.0
     net.trafo["tap_pos"] = net.trafo["tap_pos"].astype("float64")
@@ -44,7 +46,7 @@ NETWORKS = [
     pytest.param(pn.case33bw, id="case33bw"),
     pytest.param(lambda: pn.create_cigre_network_mv(with_der="pv_wind"), id="cigre_mv"),
     pytest.param(mv_oberrhein, id="mv_oberrhein"),
-    pytest.param(lambda: pp.from_json(str(SIMBENCH_JSON)), id="simbench_1-MV-rural--0-sw"),
+    pytest.param(lambda: load_network(SIMBENCH_JSON), id="simbench_1-MV-rural--0-sw"),
 ]
 
 
@@ -170,6 +172,17 @@ def test_cases_and_scale_factors_broadcast(case33bw: Callable[[], Any]) -> None:
     pp.runpp(net, numba=False)
     assert base.shape == () and np.max(np.abs(base.vm_pu - net.res_bus["vm_pu"].to_numpy())) <= 1e-6
     assert by_scale.iterations[1] <= 1  # scale 1 is the base case itself
+
+
+def test_full_newton_stage_alone_matches_pandapower(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gridai.grid.newton_batch as newton_batch
+
+    monkeypatch.setattr(newton_batch, "CHORD_RATE", 0.0)  # no chord step is good enough: all to Newton
+    net = pn.create_cigre_network_mv(with_der="pv_wind")
+    inputs = injections(net, (6,), seed=7)
+    res = solve_timeseries(copy.deepcopy(net), **inputs)
+    assert res.converged.all() and res.iterations.min() >= 2  # one chord step, then Newton's
+    assert_matches(res, reference(net, inputs))
 
 
 def test_non_convergence_is_reported_by_interval(
