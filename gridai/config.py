@@ -142,7 +142,7 @@ def read_yaml(path: str | Path) -> Any:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         raise GridAIConfigError(
-            f"config file {p} is not UTF-8 (byte {err.start}: {data[err.start:err.start + 1]!r}); "
+            f"config file {p} is not UTF-8 (byte {err.start}: {data[err.start : err.start + 1]!r}); "
             "save it as UTF-8",
             file=str(p),
         ) from None

@@ -161,6 +161,8 @@ def ownership_marker(path: Path) -> Path:
     """The hidden file beside a directory gridai published (``.<name>.gridai``): gridai replaces
     only directories it wrote, and marks them beside them so their listing stays the user's."""
     return path.absolute().parent / f".{path.absolute().name}.gridai"
+
+
 _RENAME_EXCHANGE = 2  # linux/fs.h
 _AT_FDCWD = -100
 

@@ -249,7 +249,9 @@ def find_identical(panel: RegularSeries) -> list[Finding]:
     return out
 
 
-def find_level_shifts(panel: RegularSeries, ratio: float, window_days: int, common_mode: bool) -> list[Finding]:
+def find_level_shifts(
+    panel: RegularSeries, ratio: float, window_days: int, common_mode: bool
+) -> list[Finding]:
     """Persistent level changes: the median daily mean over the ``window_days`` from a day on
     differs from the median over the ``window_days`` before it by more than a factor ``ratio``.
 

@@ -97,7 +97,11 @@ def _table(node: dict[str, Any], path: str, where: str) -> pd.DataFrame:
     if not (isinstance(index, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in index)):
         raise _bad(path, where, "the index must be integers")
     if not isinstance(data, list) or len(data) != len(index):
-        raise _bad(path, where, f"{len(index)} index entries but {len(data) if isinstance(data, list) else 'no'} rows")
+        raise _bad(
+            path,
+            where,
+            f"{len(index)} index entries but {len(data) if isinstance(data, list) else 'no'} rows",
+        )
     for r, row in enumerate(data):
         if not isinstance(row, list) or len(row) != len(columns):
             raise _bad(path, where, f"row {r} does not have {len(columns)} cells")

@@ -144,7 +144,9 @@ def test_cli_writes_outputs_atomically(tmp_path: Path) -> None:
     runner = CliRunner()
     args = ["dispatch", "-c", str(cpath), "--forecast", str(fdir), "--out", str(out), "--json"]
     res = runner.invoke(app, args)
-    assert res.exit_code == 2 and "did not write" in res.output, "a directory gridai did not write is never replaced"
+    assert res.exit_code == 2 and "did not write" in res.output, (
+        "a directory gridai did not write is never replaced"
+    )
     assert (out / "theirs.txt").read_text() == "not written by gridai"
     (out / "theirs.txt").unlink()
     res = runner.invoke(app, args)  # empty: gridai's now

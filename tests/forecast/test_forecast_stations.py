@@ -22,7 +22,9 @@ def fitted():  # type: ignore[no-untyped-def]
 def test_renamed_station_is_an_error_naming_it(fitted) -> None:  # type: ignore[no-untyped-def]
     model, load, weather = fitted
     first = str(weather["station"].values[0])
-    renamed = weather.assign_coords(station=[f"{s}_new" if s == first else s for s in weather["station"].values])
+    renamed = weather.assign_coords(
+        station=[f"{s}_new" if s == first else s for s in weather["station"].values]
+    )
     with pytest.raises(GridAIDataError, match=first):
         model.predict_days(load, renamed, ["2023-02-26"])
 

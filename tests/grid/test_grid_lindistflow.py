@@ -35,9 +35,10 @@ def test_octagon_forms_agree_and_lie_inside_the_circle(p: float, q: float, s: fl
     by_facets = all(abs(c * p + sn * q) <= s * OCTAGON_APOTHEM * (1 + 1e-12) for c, sn in octagon_facets())
     axis, diagonal = octagon_limits(s)
     by_limits = max(abs(p), abs(q)) <= axis * (1 + 1e-12) and abs(p) + abs(q) <= diagonal * (1 + 1e-12)
-    assert by_facets == by_limits or min(
-        abs(abs(c * p + sn * q) - s * OCTAGON_APOTHEM) for c, sn in octagon_facets()
-    ) < 1e-9 * s
+    assert (
+        by_facets == by_limits
+        or min(abs(abs(c * p + sn * q) - s * OCTAGON_APOTHEM) for c, sn in octagon_facets()) < 1e-9 * s
+    )
     if in_octagon(p, q, s):
         assert np.hypot(p, q) <= s * (1 + 1e-12)
     if np.hypot(p, q) <= s * OCTAGON_APOTHEM:  # the inscribed circle is inside the octagon
@@ -63,7 +64,9 @@ def test_voltage_drop_in_kw_and_pu_and_with_a_tap() -> None:
     u_f = 1.0
     expected_u_t = u_f - 2 * (r * p_kw + x * q_kvar) / base_kw
     for p, q, base in ((p_kw, q_kvar, base_kw), (p_kw / base_kw, q_kvar / base_kw, 1.0)):
-        c_ut, c_uf, c_p, c_q = (float(c[0]) for c in voltage_drop_coefficients(np.array([r]), np.array([x]), 1.0, base))
+        c_ut, c_uf, c_p, c_q = (
+            float(c[0]) for c in voltage_drop_coefficients(np.array([r]), np.array([x]), 1.0, base)
+        )
         u_t = -(c_uf * u_f + c_p * p + c_q * q) / c_ut
         assert u_t == pytest.approx(expected_u_t, rel=1e-12)
     c_ut, c_uf, _, _ = voltage_drop_coefficients(np.array([r]), np.array([x]), np.array([1.05**2]), 1.0)

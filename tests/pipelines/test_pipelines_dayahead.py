@@ -164,7 +164,13 @@ def test_fault_one_feeder_series_all_nan(dayahead_inputs: dict[str, Path], tmp_p
 
 
 def test_fault_infeasible_battery_on_one_feeder(dayahead_inputs: dict[str, Path], tmp_path: Path) -> None:
-    battery = {"name": "b", "power_kw": 10, "energy_kwh": 1000, "soc_initial_frac": 0.1, "soc_terminal_frac": 0.95}
+    battery = {
+        "name": "b",
+        "power_kw": 10,
+        "energy_kwh": 1000,
+        "soc_initial_frac": 0.1,
+        "soc_terminal_frac": 0.95,
+    }
     feeders = [
         {"name": "f1", "series": "zone_1", "network": "case33bw"},
         {"name": "f2", "series": "zone_2", "network": "case33bw", "batteries": [battery]},
@@ -261,7 +267,10 @@ def test_failure_after_success_keeps_outputs(
 
 
 def test_disk_full_while_writing_is_exit_2_and_leaves_nothing(
-    dayahead_reference: Path, dayahead_inputs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    dayahead_reference: Path,
+    dayahead_inputs: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import errno
 

@@ -141,7 +141,11 @@ def test_weather_using_model_follows_the_forecast(live: dict[str, Path], tmp_pat
     ],
 )  # fmt: skip
 def test_forecast_not_covering_d_fails_fast(
-    live: dict[str, Path], tmp_path: Path, rows: pd.DatetimeIndex, issue_col: str | None, names: tuple[str, ...]
+    live: dict[str, Path],
+    tmp_path: Path,
+    rows: pd.DatetimeIndex,
+    issue_col: str | None,
+    names: tuple[str, ...],
 ) -> None:
     frame = pd.read_csv(live["wf"], index_col="timestamp", parse_dates=True).loc[rows]
     if issue_col is not None:

@@ -107,7 +107,9 @@ def test_feeder_batteries_carry_islands_with_the_energy_left_at_the_peak(case33b
     at bus 17 can carry an island with what its schedule leaves at the peak."""
     demand = _demand(2500.0)
     t_peak = demand[0.5].idxmax()
-    bess = BatteryConfig(name="b1", bus=17, power_kw=400.0, energy_kwh=800.0, soc_initial_frac=0.5, soc_min_frac=0.1)
+    bess = BatteryConfig(
+        name="b1", bus=17, power_kw=400.0, energy_kwh=800.0, soc_initial_frac=0.5, soc_min_frac=0.1
+    )
 
     def schedule(soc_kwh: float) -> pd.DataFrame:
         return pd.DataFrame({"asset": ["b1"], "time": [t_peak], "p_kw": [0.0], "soc_kwh": [soc_kwh]})

@@ -106,7 +106,10 @@ class SyntheticFeeders(StrictModel):
     """Feeders generated from the zones (scale tests and benchmarks)."""
 
     count: int = Field(
-        ..., ge=1, le=MAX_SYNTHETIC_FEEDERS, description=f"Number of feeders (at most {MAX_SYNTHETIC_FEEDERS:,})."
+        ...,
+        ge=1,
+        le=MAX_SYNTHETIC_FEEDERS,
+        description=f"Number of feeders (at most {MAX_SYNTHETIC_FEEDERS:,}).",
     )
     networks: list[str] = Field(default_factory=lambda: ["case33bw"], description="Networks, used in turn.")
     scale_min: float = Field(
