@@ -102,12 +102,29 @@ class NewtonOutcome:
     mismatch_pu: FloatArray
 
 
+def _canonical(grid: PerUnitGrid) -> tuple[PerUnitGrid, IntArray]:
+    """``grid`` with its buses reordered PQ, PV, slack (so the unknowns are leading slices), and the order."""
+    perm = np.concatenate([grid.pq, grid.pv, grid.ref]).astype(np.int64)
+    n_pq, n_pv = len(grid.pq), len(grid.pv)
+    at = np.arange(len(perm), dtype=np.int64)
+    return PerUnitGrid(
+        ybus=sp.csr_matrix(grid.ybus[perm][:, perm]),
+        ref=at[n_pq + n_pv :],
+        pv=at[n_pq : n_pq + n_pv],
+        pq=at[:n_pq],
+        s_gen_pu=grid.s_gen_pu[perm],
+        zip_p=grid.zip_p[:, perm],
+        zip_q=grid.zip_q[:, perm],
+    ), perm
+
+
 class _Jacobian:
     """Sparsity template of the polar power-flow Jacobian ``[[dP/dVa, dP/dVm], [dQ/dVa, dQ/dVm]]``.
 
-    Rows: ``P`` at ``pvpq`` then ``Q`` at ``pq``; columns: ``Va`` at ``pvpq`` then ``Vm`` at ``pq``.
-    Entries come from the non-zeros of ``Ybus`` (plus its diagonal), so one template serves every
-    interval; values are computed for all intervals at once.
+    Buses in canonical order (PQ, PV, slack: :func:`_canonical`). Rows: ``P`` at the first ``n_a``
+    (PQ and PV) buses, then ``Q`` at the first ``n_pq``; columns: ``Va`` at the first ``n_a``, then
+    ``|V|`` at the first ``n_pq``. Entries come from the non-zeros of ``Ybus`` (plus its diagonal),
+    so one template serves every interval; values are computed for all intervals at once.
     """
 
     def __init__(self, grid: PerUnitGrid) -> None:
@@ -119,29 +136,24 @@ class _Jacobian:
         np.add.at(y, inverse[: coo.nnz], coo.data)
         self.rows, self.cols, self.y_conj = uniq // n, uniq % n, np.conj(y)
         self.diag = np.searchsorted(uniq, np.arange(n) * (n + 1))
-        self.pvpq = np.concatenate([grid.pv, grid.pq]).astype(np.int64)
-        self.pq = grid.pq.astype(np.int64)
-        n_a = len(self.pvpq)
-        self.m = n_a + len(self.pq)
-        pos_a = np.full(n, -1, dtype=np.int64)
-        pos_a[self.pvpq] = np.arange(n_a)
-        pos_m = np.full(n, -1, dtype=np.int64)
-        pos_m[self.pq] = np.arange(len(self.pq))
-        r_a, c_a, r_m, c_m = pos_a[self.rows], pos_a[self.cols], pos_m[self.rows], pos_m[self.cols]
+        self.n_pq = n_pq = len(grid.pq)
+        self.n_a = n_a = n_pq + len(grid.pv)
+        self.m = n_a + n_pq
+        r, c = self.rows, self.cols
         # the entries of Ybus's pattern in each block of [[J11 J12], [J21 J22]], and where they land in J
         blocks = [
-            (r_a >= 0) & (c_a >= 0),
-            (r_a >= 0) & (c_m >= 0),
-            (r_m >= 0) & (c_a >= 0),
-            (r_m >= 0) & (c_m >= 0),
+            (r < n_a) & (c < n_a),
+            (r < n_a) & (c < n_pq),
+            (r < n_pq) & (c < n_a),
+            (r < n_pq) & (c < n_pq),
         ]
         self.sel = [np.flatnonzero(b) for b in blocks]
-        j_rows = [r_a[self.sel[0]], r_a[self.sel[1]], n_a + r_m[self.sel[2]], n_a + r_m[self.sel[3]]]
-        j_cols = [c_a[self.sel[0]], n_a + c_m[self.sel[1]], c_a[self.sel[2]], n_a + c_m[self.sel[3]]]
+        j_rows = [r[self.sel[0]], r[self.sel[1]], n_a + r[self.sel[2]], n_a + r[self.sel[3]]]
+        j_cols = [c[self.sel[0]], n_a + c[self.sel[1]], c[self.sel[2]], n_a + c[self.sel[3]]]
         rows_j, cols_j = np.concatenate(j_rows), np.concatenate(j_cols)
         # where the diagonal dVm entries of PQ buses land (the ZIP load derivative is added there)
         start = np.cumsum([0] + [len(s) for s in self.sel])
-        diag_pq = self.diag[self.pq]
+        diag_pq = self.diag[:n_pq]
         self.zip_p_at = start[1] + np.searchsorted(self.sel[1], diag_pq)
         self.zip_q_at = start[3] + np.searchsorted(self.sel[3], diag_pq)
         # CSC order of one block, reused for the block-diagonal system of many intervals
@@ -168,7 +180,8 @@ class _Jacobian:
         vals = np.concatenate(
             [d_va[:, s[0]].real, d_vm[:, s[1]].real, d_va[:, s[2]].imag, d_vm[:, s[3]].imag], axis=1
         )
-        pq, vm_pq = self.pq, vm[:, self.pq]
+        pq = slice(0, self.n_pq)
+        vm_pq = vm[:, pq]
         vals[:, self.zip_p_at] += sd.real[:, pq] * (grid.zip_p[1, pq] + 2 * grid.zip_p[2, pq] * vm_pq)
         vals[:, self.zip_q_at] += sd.imag[:, pq] * (grid.zip_q[1, pq] + 2 * grid.zip_q[2, pq] * vm_pq)
         return vals
@@ -195,8 +208,16 @@ class _State:
     norm: FloatArray
 
 
-def _evaluate(grid: PerUnitGrid, jac: _Jacobian, st: _State, sd: ComplexArray, rows: IntArray) -> None:
-    """Voltages, bus currents and mismatch ``F = [Re(S(V) - S_bus)[pvpq], Im(...)[pq]]`` of ``rows``."""
+Rows = IntArray | slice
+
+
+def _rows(active: IntArray, k: int) -> Rows:
+    """``active`` as an index, a slice when it is every interval (views instead of copies)."""
+    return slice(None) if len(active) == k else active
+
+
+def _evaluate(grid: PerUnitGrid, jac: _Jacobian, st: _State, sd: ComplexArray, rows: Rows) -> None:
+    """Voltages, bus currents and mismatch ``F = [Re(S(V) - S_bus)[PQ, PV], Im(...)[PQ]]`` of ``rows``."""
     va, vm = st.va[rows], st.vm[rows]
     v = vm * np.exp(1j * va)
     i_bus = (grid.ybus @ v.T).T
@@ -207,16 +228,15 @@ def _evaluate(grid: PerUnitGrid, jac: _Jacobian, st: _State, sd: ComplexArray, r
             zq[0] + zq[1] * vm + zq[2] * vm**2
         )
     mis = v * np.conj(i_bus) - grid.s_gen_pu + s_load
-    f = np.concatenate([mis[:, jac.pvpq].real, mis[:, jac.pq].imag], axis=1)
+    f = np.concatenate([mis[:, : jac.n_a].real, mis[:, : jac.n_pq].imag], axis=1)
     st.v[rows], st.i_bus[rows], st.f[rows] = v, i_bus, f
     st.norm[rows] = np.max(np.abs(f), axis=1, initial=0.0)
 
 
-def _step(st: _State, jac: _Jacobian, dx: FloatArray, rows: IntArray) -> None:
-    """``Va[pvpq] += dx[:n_pvpq]``, ``|V|[pq] += dx[n_pvpq:]`` on the intervals ``rows`` (in place)."""
-    n_a = len(jac.pvpq)
-    st.va[rows[:, None], jac.pvpq] += dx[:, :n_a]
-    st.vm[rows[:, None], jac.pq] += dx[:, n_a:]
+def _step(st: _State, jac: _Jacobian, dx: FloatArray, rows: Rows) -> None:
+    """``Va[PQ, PV] += dx[:n_a]``, ``|V|[PQ] += dx[n_a:]`` on the intervals ``rows`` (in place)."""
+    st.va[rows, : jac.n_a] += dx[:, : jac.n_a]
+    st.vm[rows, : jac.n_pq] += dx[:, jac.n_a :]
 
 
 def _solve_blocks(jac: _Jacobian, vals: FloatArray, rhs: FloatArray) -> tuple[FloatArray, BoolArray]:
@@ -246,16 +266,18 @@ def _chord(
     for _ in range(CHORD_MAX_ITERATION):
         if not len(active):
             break
-        dx = -lu.solve(np.asfortranarray(st.f[active].T)).T
+        dx = -lu.solve(np.asfortranarray(st.f[_rows(active, k)].T)).T
         size = np.max(np.abs(dx), axis=1)
         # not contracting (or NaN): Newton's job
         slow = ~(size <= CHORD_RATE * last[active])
         newton[active[slow]] = True
-        active, dx, size = active[~slow], dx[~slow], size[~slow]
-        _step(st, jac, dx, active)
-        last[active] = size
-        _evaluate(grid, jac, st, sd, active)
-        steps[active] += 1
+        if slow.any():
+            active, dx, size = active[~slow], dx[~slow], size[~slow]
+        rows = _rows(active, k)
+        _step(st, jac, dx, rows)
+        last[rows] = size
+        _evaluate(grid, jac, st, sd, rows)
+        steps[rows] += 1
         active = active[~(st.norm[active] < tol)]
     newton[active] = True
     return np.flatnonzero(newton), steps
@@ -290,6 +312,8 @@ def solve_batch(
         Full Newton iterations at most (after the chord stage).
     """
     k, n = sd_pu.shape
+    grid, perm = _canonical(grid)
+    sd_pu, v0, sd0_pu = sd_pu[:, perm], v0[perm], sd0_pu[perm]
     jac = _Jacobian(grid)
     va0, vm0 = np.angle(v0), np.abs(v0)
     st = _State(
@@ -300,9 +324,8 @@ def solve_batch(
         f=np.empty((k, jac.m)),
         norm=np.empty(k),
     )
-    everything = np.arange(k)
     with np.errstate(all="ignore"):  # diverging intervals overflow: they are flagged, not raised
-        _evaluate(grid, jac, st, sd_pu, everything)
+        _evaluate(grid, jac, st, sd_pu, slice(None))
         todo, iterations = np.zeros(0, dtype=np.int64), np.zeros(k, dtype=np.int64)
         if jac.m:
             j0 = jac.values(grid, v0[None], (grid.ybus @ v0)[None], sd0_pu[None])
@@ -322,4 +345,6 @@ def solve_batch(
                 _evaluate(grid, jac, st, sd_pu, todo)
                 iterations[todo] += 1
     converged = np.isfinite(st.norm) & (st.norm < tolerance_pu)
-    return NewtonOutcome(v=st.v, converged=converged, iterations=iterations, mismatch_pu=st.norm)
+    v = np.empty_like(st.v)
+    v[:, perm] = st.v  # back to the caller's bus order
+    return NewtonOutcome(v=v, converged=converged, iterations=iterations, mismatch_pu=st.norm)
