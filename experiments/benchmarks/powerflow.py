@@ -13,7 +13,10 @@ profile, every sgen on a noisy solar profile; seed 0) is solved
 Each timing is the best of ``--repeat`` runs (the machine may be shared). Accuracy is checked
 against ``loop`` (pandapower stays the reference): max |dV| [pu] over all buses and intervals,
 max relative difference of the total losses, max difference of line / trafo loading [%-points].
-Ratios are the loop's time over ``timeseries`` prepare + solve.
+Ratios are the loop's time over ``timeseries`` prepare + solve. The prepare step is one pandapower
+call on a fresh network, about two warm-started ``runpp`` calls, so against ``loop_warm`` the ratio
+at 96 intervals cannot pass ~96 / 2 whatever the solve costs; it grows with the intervals solved
+per call (``--cases 3``: 3 x 96).
 
 Usage::
 
