@@ -7,10 +7,12 @@ run code or read other files. This reader accepts only what a pandapower network
 
 * the envelope ``{"_module": "pandapower.auxiliary", "_class": "pandapowerNet", "_object": {...}}``;
 * element tables, each ``{"_module": "pandas.core.frame", "_class": "DataFrame", "orient": "split",
-  "_object": "<JSON text: columns, index, data>", "dtype": {column: dtype}}`` with plain column
-  names, integer index and scalar cells (parsed here with :func:`json.loads`, never by pandas);
+  "_object": "<JSON text: columns, index, data>", "dtype": {column: dtype}}`` with printable column
+  names, integer index and scalar cells (parsed here with :func:`json.loads`, never by pandas),
+  at the top level or nested one level as pandapower writes them (``"std_types|line_dc"``);
 * scalars (``name``, ``f_hz``, ``sn_mva``, ``version`` ...) and plain nested mappings
-  (``std_types``, ``user_pf_options``) with no ``_module`` / ``_class`` anywhere inside.
+  (``std_types``, ``user_pf_options``, SimBench's ``profiles``) whose only serialised objects are
+  such tables.
 
 Anything else is rejected with a :class:`~gridai.exceptions.GridAIDataError` naming the file and
 the key. The tables are then set on a fresh ``pandapower.create_empty_network()``, and an older
@@ -35,8 +37,12 @@ MAX_NETWORK_JSON_BYTES = 256 << 20
 
 _NET_CLASS = ("pandapower.auxiliary", "pandapowerNet")
 _TABLE_CLASSES = {("pandas.core.frame", "DataFrame"), ("pandapower.auxiliary", "DataFrame")}
-_TABLE_KEYS = {"_module", "_class", "_object", "orient", "dtype", "is_multiindex", "is_multicolumn"}
+_TABLE_KEYS = {
+    "_module", "_class", "_object", "orient", "dtype", "is_multiindex", "is_multicolumn", "index_name", "columns_name",
+}  # fmt: skip
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+#: A column name: printable, no control characters (SimBench has 'self-discharge_percent_per_day').
+_COLUMN = re.compile(r"^[^\x00-\x1f\x7f]{1,128}$")
 #: dtypes pandapower tables use; anything else (e.g. a class path) is refused.
 _DTYPES = {
     "object", "str", "string", "bool", "boolean", "category",
@@ -62,6 +68,8 @@ def _plain(node: Any, path: str, where: str, depth: int = 0) -> Any:
         raise _bad(path, where, "nested too deeply")
     if isinstance(node, dict):
         if "_module" in node or "_class" in node:
+            if (str(node.get("_module")), str(node.get("_class"))) in _TABLE_CLASSES:
+                return _table(node, path, where)  # a table inside a mapping (SimBench's profiles)
             raise _bad(path, where, f"names an object ({node.get('_module')}.{node.get('_class')})")
         return {str(k): _plain(v, path, f"{where}.{k}", depth + 1) for k, v in node.items()}
     if isinstance(node, list):
@@ -92,10 +100,12 @@ def _table(node: dict[str, Any], path: str, where: str) -> pd.DataFrame:
     if not isinstance(body, dict) or set(body) - {"columns", "index", "data"}:
         raise _bad(path, where, "table body must hold only 'columns', 'index' and 'data'")
     columns, index, data = body.get("columns", []), body.get("index", []), body.get("data", [])
-    if not (isinstance(columns, list) and all(isinstance(c, str) and _NAME.match(c) for c in columns)):
-        raise _bad(path, where, "column names must be plain identifiers")
-    if not (isinstance(index, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in index)):
-        raise _bad(path, where, "the index must be integers")
+    if not (isinstance(columns, list) and all(isinstance(c, str) and _COLUMN.match(c) for c in columns)):
+        raise _bad(path, where, "column names must be printable strings of at most 128 characters")
+    if not (
+        isinstance(index, list) and all(isinstance(i, int | str) and not isinstance(i, bool) for i in index)
+    ):
+        raise _bad(path, where, "the index must be integers or strings")
     if not isinstance(data, list) or len(data) != len(index):
         raise _bad(
             path,
@@ -107,7 +117,14 @@ def _table(node: dict[str, Any], path: str, where: str) -> pd.DataFrame:
             raise _bad(path, where, f"row {r} does not have {len(columns)} cells")
         if not all(isinstance(v, _SCALARS) for v in row):
             raise _bad(path, where, f"row {r} holds a nested value (cells must be numbers, strings or null)")
-    df = pd.DataFrame(data, index=pd.Index(index, dtype=np.int64), columns=columns)
+    for label in ("index_name", "columns_name"):
+        if not isinstance(node.get(label), str | None):
+            raise _bad(path, where, f"'{label}' must be a string")
+    ints = all(isinstance(i, int) for i in index)
+    idx = pd.Index(index, dtype=np.int64 if ints else object, name=node.get("index_name"))
+    df = pd.DataFrame(data, index=idx, columns=columns)
+    if node.get("columns_name") is not None:
+        df.columns.name = node["columns_name"]
     dtypes = node.get("dtype") or {}
     if not isinstance(dtypes, dict):
         raise _bad(path, where, "'dtype' must map columns to dtype names")
@@ -150,12 +167,23 @@ def parse_network_json(text: str, path: str = "<string>") -> pp.pandapowerNet:
         raise _bad(path, "_object", "must be a mapping of element tables")
     net = pp.create_empty_network()
     for key, value in body.items():
-        if not isinstance(key, str) or not _NAME.match(key):
+        # pandapower writes nested tables as "outer|inner" (e.g. "std_types|line_dc")
+        parts = key.split("|") if isinstance(key, str) else [key]
+        if len(parts) > 2 or not all(isinstance(k, str) and _NAME.match(k) for k in parts):
             raise _bad(path, repr(key)[:40], "not a plain element name")
         if isinstance(value, dict) and ("_module" in value or "_class" in value):
-            net[key] = _table(value, path, key)
+            parsed = _table(value, path, key)
         else:
-            net[key] = _plain(value, path, key)
+            parsed = _plain(value, path, key)
+        if len(parts) == 1:
+            net[key] = parsed
+            continue
+        outer = net.get(parts[0])
+        if outer is None:
+            net[parts[0]] = outer = {}
+        if not isinstance(outer, dict):
+            raise _bad(path, key, f"{parts[0]!r} is not a mapping to hold {parts[1]!r}")
+        outer[parts[1]] = parsed
     if "bus" not in body or len(net.bus) == 0:
         raise GridAIDataError(f"network file {path} has no buses", file=path)
     fmt = str(body.get("format_version", ""))

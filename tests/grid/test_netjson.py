@@ -135,3 +135,21 @@ def test_restore_cli_refuses_the_payload_with_exit_2(tmp_path: Path) -> None:
     )  # fmt: skip
     assert res.returncode == 2, res.stderr
     assert "evil.json" in res.stderr and not marker.exists()
+
+
+def test_pandapower_35_layout_round_trips() -> None:
+    """What pandapower 3.5's to_json writes for SimBench-like nets: nested 'outer|inner' tables,
+    a table inside a mapping (profiles), string indices with a name, a hyphenated column."""
+    import pandas as pd
+
+    net = pn.case33bw()
+    net["profiles"] = {"load": pd.DataFrame({"time": [0, 1], "p_mw": [0.1, 0.2]})}
+    net["loadcases"] = pd.DataFrame({"pload": [1.0, 0.8]}, index=pd.Index(["hL", "lW"], name="Study Case"))
+    pp.create_storage(net, 17, p_mw=0.1, max_e_mwh=0.4)
+    net.storage["self-discharge_percent_per_day"] = 0.5
+    text = pp.to_json(net)
+    ours, theirs = parse_network_json(text), pp.from_json_string(text)
+    assert list(ours.loadcases.index) == ["hL", "lW"] and ours.loadcases.index.name == "Study Case"
+    pd.testing.assert_frame_equal(ours.profiles["load"], theirs.profiles["load"])
+    assert ours.storage["self-discharge_percent_per_day"].iloc[0] == 0.5
+    assert set(ours.std_types) == set(theirs.std_types)
