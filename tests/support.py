@@ -264,3 +264,15 @@ def gefcom_job_yaml(feeders: str = "[{name: f1, series: zone_1, network: case33b
         "model: {uri: seasonal_naive_only, fallback: seasonal_naive}\n"
         f"feeders: {feeders}\ntrack_runs: false\n" + extra
     )
+
+
+def write_file(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` and return the path (for inline test files)."""
+    path.write_text(text)
+    return path
+
+
+def stamps_csv(stamps: list[str], values: list[float] | None = None, header: str = "timestamp,a") -> str:
+    """A one-series CSV text with ``stamps`` as they are written and ``values`` (default 1, 2, ...)."""
+    values = values if values is not None else [float(i + 1) for i in range(len(stamps))]
+    return header + "\n" + "".join(f"{t},{float(v)!r}\n" for t, v in zip(stamps, values, strict=True))

@@ -17,15 +17,8 @@ from gridai.data.options import ReaderOptions
 from gridai.data.readers import read_long, read_weather_forecast_wide, read_wide_csv
 from gridai.exceptions import GridAIDataError
 
-
-def _write(path: Path, text: str) -> Path:
-    path.write_text(text)
-    return path
-
-
-def _csv(stamps: list[str], values: list[float] | None = None, header: str = "timestamp,a") -> str:
-    values = values if values is not None else [float(i + 1) for i in range(len(stamps))]
-    return header + "\n" + "".join(f"{t},{float(v)!r}\n" for t, v in zip(stamps, values, strict=True))
+from support import stamps_csv as _csv
+from support import write_file as _write
 
 
 def _days(d: str) -> list[str]:
