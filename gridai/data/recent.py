@@ -62,6 +62,11 @@ class RecentChecksConfig(StrictModel):
     )
 
 
+def _spike_cap(values: np.ndarray, spike_factor: float) -> float:
+    """Largest magnitude that is not a spike: ``spike_factor`` x the 99th percentile of ``|values|``."""
+    return spike_factor * float(np.percentile(np.abs(values), 99))
+
+
 def _ts(t: np.datetime64) -> str:
     return pd.Timestamp(t).strftime("%Y-%m-%d %H:%M")
 
@@ -171,7 +176,7 @@ def _series_checks(
                     )  # fmt: skip
                 )
                 break
-    cap = cfg.spike_factor * float(np.percentile(np.abs(ref), 99))
+    cap = _spike_cap(ref, cfg.spike_factor)
     spikes = np.flatnonzero(np.isfinite(rec_all) & (np.abs(rec_all) > cap))
     if len(spikes):
         shown = ", ".join(_ts(t_rec[k]) for k in spikes[:3])
@@ -277,6 +282,5 @@ def robust_peak(values: np.ndarray, spike_factor: float = RecentChecksConfig().s
     x = x[np.isfinite(x)]
     if len(x) == 0:
         return float("nan")
-    cap = spike_factor * float(np.percentile(np.abs(x), 99))
-    kept = x[np.abs(x) <= cap]
+    kept = x[np.abs(x) <= _spike_cap(x, spike_factor)]
     return float(kept.max()) if len(kept) else float(x.max())

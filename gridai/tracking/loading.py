@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,15 @@ def load_local_model(path: str | Path, loader: Callable[[Path], Any] | None = No
         return _load_plain(local, loader, str(path))
     forecaster, _ = pyfunc.load_payload(payload, loader)
     return forecaster
+
+
+def model_directory_digest(path: str | Path) -> str:
+    """SHA-256 of a model directory: of its files' relative paths and SHA-256 digests, sorted
+    (what ``run.json`` records as ``model.sha256`` and ``model.sha256`` in a job config pins)."""
+    h = hashlib.sha256()
+    for rel, digest in sorted(pyfunc.file_digests(Path(path)).items()):
+        h.update(f"{rel}\0{digest}\n".encode())
+    return h.hexdigest()
 
 
 def _payload_dir(local: Path) -> Path | None:

@@ -50,12 +50,12 @@ def _dayahead_yaml(extra: str = "") -> str:
     return gefcom_job_yaml(extra=extra)
 
 
-def _forecast_dir(wd: Path) -> Path:
+def _forecast_dir(wd: Path, series: str = "zone_1") -> Path:
     from gridai.dispatch.testing import daily_profile_kw, make_forecast
 
     fdir = wd / "fc"
     fdir.mkdir(exist_ok=True)
-    make_forecast({"zone_1": daily_profile_kw(24, 800.0)}, freq="1h", quantiles=(0.1, 0.5, 0.9)).to_netcdf(
+    make_forecast({series: daily_profile_kw(24, 800.0)}, freq="1h", quantiles=(0.1, 0.5, 0.9)).to_netcdf(
         fdir / "forecast.nc", engine="h5netcdf"
     )
     return fdir
@@ -421,13 +421,7 @@ def _dispatch_into(prepare: Callable[[Path], Path], feeder: str = "zone_1") -> C
         cfg.write_text(
             f"feeders: [{{name: '{feeder}', batteries: [{{name: B1, power_kw: 100, energy_kwh: 400}}]}}]\n"
         )
-        fdir = _forecast_dir(wd)
-        if feeder != "zone_1":  # the forecast must have the feeder's series for the name check to be reached
-            from gridai.dispatch.testing import daily_profile_kw, make_forecast
-
-            make_forecast(
-                {feeder: daily_profile_kw(24, 800.0)}, freq="1h", quantiles=(0.1, 0.5, 0.9)
-            ).to_netcdf(fdir / "forecast.nc", engine="h5netcdf")
+        fdir = _forecast_dir(wd, series=feeder)  # the feeder's series, so the name check is reached
         return ["dispatch", "-c", str(cfg), "--forecast", str(fdir), "--out", str(prepare(wd))]
 
     return make

@@ -39,7 +39,7 @@ def test_job_records_and_checks_the_model_digest(
 ) -> None:
     model = tmp_path / "champion"
     shutil.copytree(dayahead_inputs["champion"], model)
-    from gridai.pipelines.dayahead.forecast import model_directory_digest
+    from gridai.tracking.loading import model_directory_digest
 
     digest = model_directory_digest(model)
     over: dict[str, object] = {"model__uri": str(model)}

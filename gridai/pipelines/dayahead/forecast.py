@@ -25,7 +25,7 @@ from gridai.exceptions import Finding, GridAIDataError, GridAIError
 from gridai.outputs import sha256_file
 from gridai.pipelines.dayahead.config import DataSourceConfig, DayAheadConfig
 from gridai.pipelines.dayahead.manifest import FallbackKind, FileDigest, ModelRecord, RunManifest
-from gridai.pipelines.dayahead.weather import DEFAULT_ISSUE_LEAD_H
+from gridai.pipelines.dayahead.weather import DEFAULT_ISSUE_LEAD_H, job_issue_lead_hours, job_issue_time
 
 logger = logging.getLogger(__name__)
 
@@ -152,10 +152,7 @@ def _recent_faults(
     fallback naming the series (exit 1, in the report banner), or with ``strict`` a failed gate."""
     from gridai.data.recent import check_recent
 
-    lead = (
-        cfg.forecast_issue_lead_hours if cfg.forecast_issue_lead_hours is not None else DEFAULT_ISSUE_LEAD_H
-    )
-    issue = day - pd.Timedelta(hours=lead)
+    issue = job_issue_time(cfg, day)
     faults = [
         f
         for f in check_recent(history, issue, cfg.data.recent_checks, weather=weather)
@@ -276,18 +273,6 @@ def _history(load: xr.Dataset, day: pd.Timestamp) -> xr.Dataset:
     return load.sel(time=load["time"] < np.datetime64(day))
 
 
-def model_directory_digest(path: Path) -> str:
-    """SHA-256 of a model directory: of its files' relative paths and SHA-256 digests, sorted."""
-    import hashlib
-
-    from gridai.tracking.pyfunc import file_digests
-
-    h = hashlib.sha256()
-    for rel, digest in sorted(file_digests(path).items()):
-        h.update(f"{rel}\0{digest}\n".encode())
-    return h.hexdigest()
-
-
 def _load_model(
     uri: str, store: Any | None, store_error: str | None, expected_sha256: str | None, info: ModelRecord
 ) -> tuple[Any, Any]:
@@ -295,6 +280,7 @@ def _load_model(
 
     if not uri.startswith(("models:/", "runs:/")) and Path(uri.removeprefix("file://")).exists():
         from gridai.forecast.registry import load_forecaster
+        from gridai.tracking.loading import model_directory_digest
 
         local = Path(uri.removeprefix("file://"))
         digest = model_directory_digest(local)
@@ -342,15 +328,13 @@ def _baseline_forecast(
     from gridai.forecast.config import ForecastConfig
     from gridai.forecast.registry import make_forecaster
 
-    load = inputs.load
+    load = inputs.load.copy(deep=True)
     if inputs.nan_series:
-        load = load.copy(deep=True)
         load["load"].loc[{"series": inputs.nan_series}] = 0.0
-    load = load.copy(deep=True)
     load["load"].values[:] = pd.DataFrame(load["load"].values).ffill().bfill().to_numpy()
     weather = _fill_weather(inputs.weather, day)
     n_days = int((day - pd.Timestamp(load["time"].values[0])) / pd.Timedelta(days=1))
-    lead = cfg.forecast_issue_lead_hours if cfg.forecast_issue_lead_hours is not None else 14.0
+    lead = job_issue_lead_hours(cfg)
     fcfg = ForecastConfig(
         model=name or cfg.model.fallback,
         issue_lead_hours=lead,

@@ -66,6 +66,19 @@ def parse_day(day: str) -> pd.Timestamp:
 OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 
 
+def _failed(day: str, out: OutputDir, manifest: RunManifest, err: Exception) -> DayAheadResult:
+    """Record a failed run beside the outputs: a gridai error with its exit code, anything else as
+    an internal error (exit 4, with the traceback in the log)."""
+    if isinstance(err, GridAIError):
+        logger.error("day-ahead %s failed: %s", day, err)
+        code = err.exit_code
+    else:
+        logger.exception("day-ahead %s: internal error", day)
+        code = ExitCode.INTERNAL
+    manifest.finish(code, err)
+    return DayAheadResult(code, publish.write_failure(out, manifest), manifest)
+
+
 def check_feeder_networks(cfg: DayAheadConfig, source: str | Path | None = None) -> None:
     """Check, before any data is read or model trained, that every feeder's network loads and
     every battery sits on a bus of it.
@@ -144,26 +157,22 @@ def run_day_ahead(
         publish.clear_failure(out)
         return DayAheadResult(code, out.final, manifest)
     except GridAIError as err:
-        logger.error("day-ahead %s failed: %s", d, err)
-        manifest.finish(err.exit_code, err)
-        return DayAheadResult(err.exit_code, publish.write_failure(out, manifest), manifest)
+        return _failed(d, out, manifest, err)
     except OSError as err:
         if err.errno not in OUTPUT_ERRNOS:
-            logger.exception("day-ahead %s: internal error", d)
-            manifest.finish(ExitCode.INTERNAL, err)
-            return DayAheadResult(ExitCode.INTERNAL, publish.write_failure(out, manifest), manifest)
-        full = OutputNotWritableError(
-            f"output {out.root} cannot be written: {err.strerror} ({err.filename or 'staging'}); nothing was "
-            "published and the previous outputs are as they were",
-            file=str(err.filename or out.root),
+            return _failed(d, out, manifest, err)
+        return _failed(
+            d,
+            out,
+            manifest,
+            OutputNotWritableError(
+                f"output {out.root} cannot be written: {err.strerror} ({err.filename or 'staging'}); nothing "
+                "was published and the previous outputs are as they were",
+                file=str(err.filename or out.root),
+            ),
         )
-        logger.error("day-ahead %s failed: %s", d, full.message)
-        manifest.finish(full.exit_code, full)
-        return DayAheadResult(full.exit_code, publish.write_failure(out, manifest), manifest)
     except Exception as err:
-        logger.exception("day-ahead %s: internal error", d)
-        manifest.finish(ExitCode.INTERNAL, err)
-        return DayAheadResult(ExitCode.INTERNAL, publish.write_failure(out, manifest), manifest)
+        return _failed(d, out, manifest, err)
     finally:
         out.close()
 
